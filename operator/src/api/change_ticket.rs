@@ -1,0 +1,351 @@
+//! `ChangeTicket`: one change to one workload, and its audit trail.
+//!
+//! A ticket is created before anything changes. Its spec says what will
+//! change and is immutable after creation, except `spec.approval`, which a
+//! person sets (`kubectl refit approve`, or a patch). Its status records every
+//! phase transition and the ITSM record it is mirrored to. Tickets live beside
+//! their workload so namespace RBAC decides who sees and approves them.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{NAME_PATTERN, conditions::conditions_schema, workload::WorkloadRef};
+
+/// What will change, and who decided.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "every printcolumn(...) repeats the same keys; the lint mistakes them for duplicates"
+)]
+#[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "refit.dev",
+    version = "v1alpha1",
+    kind = "ChangeTicket",
+    plural = "changetickets",
+    shortname = "ct",
+    category = "refit",
+    namespaced,
+    status = "ChangeTicketStatus",
+    derive = "PartialEq",
+    doc = "One change to one workload (a rollout, a rebuild or a restart). It waits for an open ChangeWindow and, if the policy asks, for an approval; its status is the audit trail. The spec is immutable except spec.approval.",
+    printcolumn(name = "Workload", type_ = "string", json_path = ".spec.workload.name"),
+    printcolumn(name = "Type", type_ = "string", json_path = ".spec.type"),
+    printcolumn(name = "Change", type_ = "string", json_path = ".spec.summary"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Window", type_ = "string", json_path = ".spec.window"),
+    printcolumn(
+        name = "External",
+        type_ = "string",
+        json_path = ".status.external.id",
+        description = "The ticket's ID in the ITSM system"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new(SPEC_IMMUTABLE_RULE).message("spec is immutable except spec.approval: create a new ChangeTicket instead"))]
+#[x_kube(validation = Rule::new("!has(oldSelf.approval) || has(self.approval)").message("spec.approval cannot be removed once given; set rejected: true to withdraw it").field_path(".approval"))]
+pub struct ChangeTicketSpec {
+    /// The workload that changes (same namespace). For a `Rebuild`, the
+    /// workload whose image is rebuilt; the workload itself is not touched.
+    pub workload: WorkloadRef,
+
+    /// `Rollout`: patch the container images and follow the rollout.
+    /// `Rebuild`: ask the policy's rebuild target to rebuild the image.
+    /// `Restart`: restart the pods without changing the template.
+    #[serde(rename = "type")]
+    pub change_type: ChangeType,
+
+    /// One line for people and ITSM systems, e.g. `nginx 1.25.3→1.25.4`.
+    #[schemars(length(min = 1, max = 256))]
+    pub summary: String,
+
+    /// The changes, one per container.
+    #[schemars(length(min = 1, max = 64))]
+    pub changes: Vec<ContainerChange>,
+
+    /// The PatchPolicy that proposed the change.
+    #[schemars(length(min = 1, max = 253), pattern(NAME_PATTERN))]
+    pub policy: String,
+
+    /// The ChangeWindow the change must start in.
+    #[schemars(length(min = 1, max = 253), pattern(NAME_PATTERN))]
+    pub window: String,
+
+    /// The decision on this change. Set by a person (or by the policy in
+    /// `Auto` mode); the only part of the spec that may change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
+/// Spec immutability, field by field: CEL cannot compare "everything but
+/// approval" directly, and a rule on each optional field would not fire when
+/// the field is added or removed. Every other spec field is required, so
+/// comparing them is enough.
+const SPEC_IMMUTABLE_RULE: &str = "self.workload == oldSelf.workload && self.type == oldSelf.type && self.summary == oldSelf.summary && self.changes == oldSelf.changes && self.policy == oldSelf.policy && self.window == oldSelf.window";
+
+/// The kind of change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ChangeType {
+    /// Patch container images and follow the rollout, with health checks
+    /// and automatic rollback.
+    Rollout,
+    /// Ask for the image to be rebuilt on its current base image.
+    Rebuild,
+    /// Restart the pods (e.g. to bring hand-edited pods back to the template).
+    Restart,
+}
+
+/// Why a container changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ChangeReason {
+    /// A newer version is allowed by the policy.
+    NewerVersion,
+    /// The tag now points at another digest than the pods run.
+    DigestDrift,
+    /// The image's base image has been patched.
+    BaseImageOutdated,
+    /// A sidecar or runtime component is below its baseline.
+    RuntimeOutdated,
+    /// The workload or its pods were changed outside refit and no ticket
+    /// explains it.
+    UnauthorizedChange,
+}
+
+/// The change to one container.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerChange {
+    /// Container name.
+    #[schemars(length(min = 1, max = 63))]
+    pub container: String,
+    /// Whether it is an init container.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init: bool,
+    /// The image now, as a full reference with digest. A rollback restores it.
+    #[schemars(length(min = 1, max = 1024))]
+    pub from: String,
+    /// The image after the change, as a full reference with digest. For a
+    /// `Rebuild`, the base image to rebuild on; for a `Restart`, the image
+    /// the pods should run after it.
+    #[schemars(length(min = 1, max = 1024))]
+    pub to: String,
+    /// Why the container changes.
+    pub reason: ChangeReason,
+}
+
+/// A decision on a ticket: exactly one of `approved` or `rejected`.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!(self.approved && self.rejected)").message("an approval cannot be both approved and rejected"))]
+#[x_kube(validation = Rule::new("self.approved || self.rejected").message("an approval must set approved or rejected"))]
+pub struct Approval {
+    /// The change may go ahead in the next open window.
+    #[serde(default)]
+    pub approved: bool,
+    /// The change must not happen; the ticket ends as `Rejected`.
+    #[serde(default)]
+    pub rejected: bool,
+    /// Who decided: a user name, or `policy/<name>` in `Auto` mode.
+    #[schemars(length(min = 1, max = 253))]
+    pub by: String,
+    /// Why, for the audit trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    pub reason: Option<String>,
+}
+
+/// Where a ticket is in its life.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum TicketPhase {
+    /// Created; not yet looked at by the scheduler.
+    #[default]
+    Pending,
+    /// Waiting for a person's approval.
+    AwaitingApproval,
+    /// Approved; waiting for an open window and a free concurrency slot.
+    Scheduled,
+    /// The change is being carried out.
+    InProgress,
+    /// The change was carried out and the workload is healthy.
+    Succeeded,
+    /// The change failed and could not be rolled back.
+    Failed,
+    /// The change failed and the previous images were restored.
+    RolledBack,
+    /// A person rejected the change.
+    Rejected,
+    /// A newer candidate replaced this change before it started.
+    Superseded,
+    /// Not started within the policy's `ticketExpiry`.
+    Expired,
+}
+
+impl TicketPhase {
+    /// Whether the ticket is finished: no transition leaves these phases.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TicketPhase::Succeeded
+                | TicketPhase::Failed
+                | TicketPhase::RolledBack
+                | TicketPhase::Rejected
+                | TicketPhase::Superseded
+                | TicketPhase::Expired
+        )
+    }
+}
+
+/// Observed state and audit trail of a ChangeTicket.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new(TERMINAL_PHASE_RULE).message("a finished ticket cannot change phase").field_path(".phase"))]
+#[x_kube(validation = Rule::new("size(self.history) >= size(oldSelf.history)").message("status.history is an audit trail: entries cannot be removed").field_path(".history"))]
+pub struct ChangeTicketStatus {
+    /// Where the ticket is now.
+    #[serde(default)]
+    pub phase: TicketPhase,
+
+    /// When the change started (phase `InProgress`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+
+    /// When the ticket reached a final phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+
+    /// Every phase transition, oldest first.
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+
+    /// The record of this ticket in the ITSM system, once created there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalRecord>,
+
+    /// Transitions not yet delivered to the ITSM sinks. Kept in status so
+    /// that nothing is lost when refit restarts; an entry leaves once its
+    /// sink has accepted it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<OutboxEntry>,
+
+    /// The generation of the spec (i.e. of the approval) last acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// Conditions: `Ready`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+}
+
+/// Once a ticket is finished its phase stays; the list mirrors
+/// [`TicketPhase::is_terminal`].
+const TERMINAL_PHASE_RULE: &str = "!(oldSelf.phase in ['Succeeded', 'Failed', 'RolledBack', 'Rejected', 'Superseded', 'Expired']) || self.phase == oldSelf.phase";
+
+/// One phase transition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// When it happened.
+    pub time: Time,
+    /// The phase entered.
+    pub phase: TicketPhase,
+    /// What happened, for people.
+    pub message: String,
+    /// Who caused it: `refit`, or the user who approved or rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+/// A ticket's record in an ITSM system.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalRecord {
+    /// The sink's name from the operator configuration.
+    pub sink: String,
+    /// The kind of system.
+    pub system: ExternalSystem,
+    /// The record's ID there, e.g. `CHG0031234` or `OPS-1234`.
+    pub id: String,
+    /// Link to the record, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The last phase the system has acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_phase: Option<TicketPhase>,
+    /// When the system last acknowledged an update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_at: Option<Time>,
+}
+
+/// The ITSM systems refit mirrors tickets to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ExternalSystem {
+    /// ServiceNow change requests.
+    ServiceNow,
+    /// Jira issues.
+    Jira,
+    /// Any HTTPS endpoint (signed JSON).
+    Webhook,
+}
+
+/// A transition waiting to be delivered to a sink.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    /// The sink's name.
+    pub sink: String,
+    /// The phase to deliver.
+    pub phase: TicketPhase,
+    /// Delivery attempts so far.
+    #[serde(default)]
+    pub attempts: i32,
+    /// Not before this instant (back-off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Time>,
+    /// The last delivery error, without credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_PHASES: [TicketPhase; 10] = [
+        TicketPhase::Pending,
+        TicketPhase::AwaitingApproval,
+        TicketPhase::Scheduled,
+        TicketPhase::InProgress,
+        TicketPhase::Succeeded,
+        TicketPhase::Failed,
+        TicketPhase::RolledBack,
+        TicketPhase::Rejected,
+        TicketPhase::Superseded,
+        TicketPhase::Expired,
+    ];
+
+    #[test]
+    fn the_admission_rule_freezes_exactly_the_terminal_phases() {
+        for phase in ALL_PHASES {
+            let quoted = format!(
+                "'{}'",
+                serde_json::to_value(phase)
+                    .expect("serializes")
+                    .as_str()
+                    .expect("a string")
+            );
+            assert_eq!(
+                TERMINAL_PHASE_RULE.contains(&quoted),
+                phase.is_terminal(),
+                "{phase:?}: TERMINAL_PHASE_RULE and TicketPhase::is_terminal disagree"
+            );
+        }
+    }
+
+    #[test]
+    fn a_new_ticket_is_pending() {
+        assert_eq!(ChangeTicketStatus::default().phase, TicketPhase::Pending);
+    }
+}
