@@ -1,9 +1,11 @@
 //! refit: a Kubernetes operator for patch and drift management.
 //!
 //! The crate is split by layer (see `DESIGN.md` §2): [`api`] holds the CRD
-//! types and nothing else; [`cli`] is the command line that `main.rs` hands
-//! over to; [`tls`] fixes the process-wide TLS crypto provider.
+//! types and nothing else; [`core`] makes the decisions, as pure functions;
+//! [`cli`] is the command line that `main.rs` hands over to; [`tls`] fixes
+//! the process-wide TLS crypto provider.
 
 pub mod api;
 pub mod cli;
+pub mod core;
 pub mod tls;
