@@ -5,3 +5,7 @@
 //! gather facts, call into `core`, and carry out what it decided.
 
 pub mod duration;
+pub mod policy;
+pub mod reference;
+pub mod selection;
+pub mod version;

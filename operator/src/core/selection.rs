@@ -1,0 +1,328 @@
+//! Version selection: which tag an image may move to under a policy rule.
+//!
+//! The rules (docs/VERSION-SELECTION.md explains them for users):
+//!
+//! 1. The current tag must be a version ([`TagVersion`]); `latest` or
+//!    `sha-abc123` are never compared (follow them with `update: digest`).
+//! 2. Candidates come from the current tag's family only: the same `v`
+//!    prefix, precision and variant. `1.25` moves to `1.26`, never to
+//!    `1.26.1`; `-alpine` stays `-alpine`.
+//! 3. A candidate is strictly newer than the current tag and within the
+//!    update level: `patch` keeps the first two numbers, `minor` the first,
+//!    `major` anything. A level finer than the tag's precision (patch on
+//!    `1.25`) allows nothing.
+//! 4. Pre-releases are candidates only with `allowPrerelease`, except that
+//!    an image on a pre-release may move to a newer pre-release of the same
+//!    numbers (`rc1` → `rc2`) and to any release.
+//! 5. `allowTags` must match, `ignoreTags` must not, a `constraint` must
+//!    hold (checked on the numbers: `2.0.0-rc.1` is checked as `2.0.0`).
+//! 6. With `minAge`, a candidate built less than that long ago is passed
+//!    over, and so is one whose build time is unknown.
+//! 7. A candidate rolled back earlier is passed over.
+//! 8. Of what remains, the newest wins.
+//!
+//! Everything is decided from the repository's [`TagIndex`], so a container
+//! costs a binary search and a walk over the newer tags of its family.
+
+use std::{collections::HashSet, fmt, time::Duration};
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    policy::CompiledRule,
+    version::{IndexedTag, TagIndex, TagVersion},
+};
+use crate::api::patch_policy::UpdateStrategy;
+
+/// How many passed-over tags a [`Selection`] names; the rest are counted.
+pub const PASSED_OVER_LISTED: usize = 3;
+
+/// The result of selection for one image, with its justification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The current tag.
+    pub current: String,
+    /// The decision.
+    pub outcome: Outcome,
+    /// Newer tags within the level that were passed over, newest first (at
+    /// most [`PASSED_OVER_LISTED`]).
+    pub passed_over: Vec<PassedOver>,
+    /// How many newer tags within the level were passed over in all.
+    pub passed_over_count: usize,
+    /// Newer tags of the family outside the update level, and the newest.
+    pub beyond_level: Option<(usize, String)>,
+    /// Tags not comparable with the current one (other families, or not
+    /// versions).
+    pub not_comparable: usize,
+}
+
+/// What selection decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Move to this tag.
+    Candidate {
+        /// The tag.
+        tag: String,
+        /// When it was built, if known.
+        created: Option<DateTime<Utc>>,
+    },
+    /// Nothing newer is allowed.
+    NoneNewer,
+    /// The current tag is not a version.
+    CurrentNotAVersion,
+    /// The update level is finer than the tag's precision.
+    LevelFinerThanTag,
+    /// The rule says `digest`: tags are not compared, the digest is followed.
+    FollowsDigest,
+}
+
+/// A newer tag that is not the candidate, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedOver {
+    /// The tag.
+    pub tag: String,
+    /// Why it was passed over.
+    pub reason: PassReason,
+}
+
+/// Why a newer tag was passed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PassReason {
+    /// A pre-release, and pre-releases are not allowed.
+    PreRelease,
+    /// `allowTags` does not match it.
+    NotAllowed,
+    /// `ignoreTags` matches it.
+    Ignored,
+    /// The `constraint` excludes it.
+    OutsideConstraint,
+    /// Built less than `minAge` ago.
+    TooYoung {
+        /// Its age.
+        age: Duration,
+        /// The required age.
+        min_age: Duration,
+    },
+    /// `minAge` is set and its build time is unknown.
+    AgeUnknown,
+    /// Rolled back earlier.
+    RolledBack,
+}
+
+impl fmt::Display for PassReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PassReason::PreRelease => f.write_str("pre-release"),
+            PassReason::NotAllowed => f.write_str("not matched by allowTags"),
+            PassReason::Ignored => f.write_str("matched by ignoreTags"),
+            PassReason::OutsideConstraint => f.write_str("outside the constraint"),
+            PassReason::TooYoung { age, min_age } => {
+                write!(
+                    f,
+                    "built {} ago, minAge {}",
+                    human_age(*age),
+                    super::duration::format(*min_age)
+                )
+            }
+            PassReason::AgeUnknown => f.write_str("build time unknown, minAge set"),
+            PassReason::RolledBack => f.write_str("rolled back earlier"),
+        }
+    }
+}
+
+/// Ages as people say them: `2d`, `5h`, `40m`.
+fn human_age(age: Duration) -> String {
+    let seconds = age.as_secs();
+    match seconds {
+        s if s >= 86_400 => format!("{}d", s / 86_400),
+        s if s >= 3_600 => format!("{}h", s / 3_600),
+        s => format!("{}m", s / 60),
+    }
+}
+
+/// Tags of one repository that were rolled back earlier and must not be
+/// proposed again.
+pub type RolledBackTags = HashSet<String>;
+
+/// Chooses the tag `current` may move to.
+pub fn select(
+    current: &str,
+    rule: &CompiledRule,
+    index: &TagIndex,
+    now: DateTime<Utc>,
+    rolled_back: &RolledBackTags,
+) -> Selection {
+    let mut selection = Selection {
+        current: current.to_owned(),
+        outcome: Outcome::NoneNewer,
+        passed_over: Vec::new(),
+        passed_over_count: 0,
+        beyond_level: None,
+        not_comparable: index.len(),
+    };
+    if rule.update == UpdateStrategy::Digest {
+        selection.outcome = Outcome::FollowsDigest;
+        return selection;
+    }
+    let Some(version) = TagVersion::parse(current) else {
+        selection.outcome = Outcome::CurrentNotAVersion;
+        return selection;
+    };
+    let Some(family) = index.family(&version.family()) else {
+        return selection;
+    };
+    selection.not_comparable = index.len() - family.tags.len();
+
+    // `none` is report-only: it shows what `major` would pick, and the
+    // planner never acts on it.
+    let kept_numbers = match rule.update {
+        UpdateStrategy::Patch => 2,
+        UpdateStrategy::Minor => 1,
+        UpdateStrategy::Major | UpdateStrategy::None | UpdateStrategy::Digest => 0,
+    };
+    if kept_numbers >= usize::from(version.precision) {
+        selection.outcome = Outcome::LevelFinerThanTag;
+        return selection;
+    }
+    let current_precedence = version.precedence();
+    let tags = &family.tags;
+    let newer_from = tags.partition_point(|t| t.precedence <= current_precedence);
+    let prefix = &version.numbers[..kept_numbers];
+    let level_end = newer_from + tags[newer_from..].partition_point(|t| &t.version.numbers[..kept_numbers] == prefix);
+    if level_end < tags.len() {
+        let newest = &tags[tags.len() - 1];
+        selection.beyond_level = Some((tags.len() - level_end, newest.tag.clone()));
+    }
+
+    for candidate in tags[newer_from..level_end].iter().rev() {
+        match pass_reason(candidate, &version, rule, now, rolled_back) {
+            None => {
+                selection.outcome = Outcome::Candidate {
+                    tag: candidate.tag.clone(),
+                    created: candidate.created,
+                };
+                break;
+            }
+            Some(reason) => {
+                selection.passed_over_count += 1;
+                if selection.passed_over.len() < PASSED_OVER_LISTED {
+                    selection.passed_over.push(PassedOver {
+                        tag: candidate.tag.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+    selection
+}
+
+fn pass_reason(
+    candidate: &IndexedTag,
+    current: &TagVersion,
+    rule: &CompiledRule,
+    now: DateTime<Utc>,
+    rolled_back: &RolledBackTags,
+) -> Option<PassReason> {
+    if rolled_back.contains(&candidate.tag) {
+        return Some(PassReason::RolledBack);
+    }
+    if candidate.version.is_pre_release() && !rule.allow_prerelease {
+        let newer_pre_of_same_version = current.is_pre_release() && candidate.version.numbers == current.numbers;
+        if !newer_pre_of_same_version {
+            return Some(PassReason::PreRelease);
+        }
+    }
+    if rule
+        .allow_tags
+        .as_ref()
+        .is_some_and(|allow| !allow.is_match(&candidate.tag))
+    {
+        return Some(PassReason::NotAllowed);
+    }
+    if rule
+        .ignore_tags
+        .as_ref()
+        .is_some_and(|ignore| ignore.is_match(&candidate.tag))
+    {
+        return Some(PassReason::Ignored);
+    }
+    if rule
+        .constraint
+        .as_ref()
+        .is_some_and(|req| !req.matches(&candidate.version.as_semver()))
+    {
+        return Some(PassReason::OutsideConstraint);
+    }
+    if let Some(min_age) = rule.min_age {
+        let Some(created) = candidate.created else {
+            return Some(PassReason::AgeUnknown);
+        };
+        // A build time in the future (clock skew) is an age of zero.
+        let age = (now - created).to_std().unwrap_or(Duration::ZERO);
+        if age < min_age {
+            return Some(PassReason::TooYoung { age, min_age });
+        }
+    }
+    None
+}
+
+impl Selection {
+    /// The chosen tag, if any.
+    pub fn candidate(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Candidate { tag, .. } => Some(tag),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Selection {
+    /// One compact line for DriftReports and `refit scan`, e.g.
+    /// `1.31.4-alpine is the newest allowed; passed over 1.31.5-alpine
+    /// (built 1d ago, minAge 3d); 2 newer outside the level (newest
+    /// 2.0.0-alpine); 412 other tags not comparable`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.outcome {
+            Outcome::Candidate { tag, .. } => write!(f, "{tag} is the newest allowed")?,
+            Outcome::NoneNewer => write!(f, "no newer tag allowed for {}", self.current)?,
+            Outcome::CurrentNotAVersion => {
+                return write!(
+                    f,
+                    "`{}` is not a version, so newer versions cannot be told; use update: digest to follow it",
+                    self.current
+                );
+            }
+            Outcome::LevelFinerThanTag => {
+                return write!(
+                    f,
+                    "`{}` has too few numbers for this update level; use a broader level or a more precise tag",
+                    self.current
+                );
+            }
+            Outcome::FollowsDigest => return write!(f, "follows the digest of `{}`", self.current),
+        }
+        if self.passed_over_count > 0 {
+            let listed: Vec<String> = self
+                .passed_over
+                .iter()
+                .map(|p| format!("{} ({})", p.tag, p.reason))
+                .collect();
+            write!(f, "; passed over {}", listed.join(", "))?;
+            let unlisted = self.passed_over_count - self.passed_over.len();
+            if unlisted > 0 {
+                write!(f, " and {unlisted} more")?;
+            }
+        }
+        if let Some((count, newest)) = &self.beyond_level {
+            write!(f, "; {count} newer outside the update level (newest {newest})")?;
+        }
+        if self.not_comparable > 0 {
+            write!(f, "; {} other tags not comparable", self.not_comparable)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,481 @@
+//! Selection over the real tag histories of nginx, node, python, postgres
+//! and redis (`operator/testdata/tags/`, copied from the official images'
+//! histories), plus small synthetic lists for shapes those lack, and
+//! property tests of the invariants.
+
+use chrono::{DateTime, TimeZone, Utc};
+use proptest::prelude::*;
+use regex::Regex;
+
+use super::*;
+use crate::{
+    api::patch_policy::UpdateStrategy,
+    core::{
+        policy::CompiledRule,
+        version::{TagIndex, TagInfo},
+    },
+};
+
+/// "Now" for every test: the tag histories end in August 2026.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+        .single()
+        .expect("valid instant")
+}
+
+fn load(image: &str) -> TagIndex {
+    let text = match image {
+        "nginx" => include_str!("../../../testdata/tags/nginx.tsv"),
+        "node" => include_str!("../../../testdata/tags/node.tsv"),
+        "python" => include_str!("../../../testdata/tags/python.tsv"),
+        "postgres" => include_str!("../../../testdata/tags/postgres.tsv"),
+        "redis" => include_str!("../../../testdata/tags/redis.tsv"),
+        other => panic!("no tag history for {other}"),
+    };
+    TagIndex::new(parse_tsv(text))
+}
+
+fn parse_tsv(text: &str) -> Vec<TagInfo> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (tag, created) = line.split_once('\t').unwrap_or((line, ""));
+            TagInfo {
+                tag: tag.to_owned(),
+                created: DateTime::parse_from_rfc3339(created)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc)),
+            }
+        })
+        .collect()
+}
+
+fn synthetic(tags: &[&str]) -> TagIndex {
+    TagIndex::new(tags.iter().map(|tag| TagInfo {
+        tag: (*tag).to_owned(),
+        created: Some(now() - chrono::Duration::days(30)),
+    }))
+}
+
+fn rule(update: UpdateStrategy) -> CompiledRule {
+    CompiledRule {
+        update,
+        ..CompiledRule::default_for_all()
+    }
+}
+
+fn pick(image: &str, current: &str, rule: &CompiledRule) -> Option<String> {
+    select(current, rule, &load(image), now(), &RolledBackTags::new())
+        .candidate()
+        .map(str::to_owned)
+}
+
+use UpdateStrategy::{Digest, Major, Minor, Patch};
+
+#[test]
+fn nginx_alpine_moves_to_the_newest_minor_of_its_family() {
+    assert_eq!(
+        pick("nginx", "1.29.8-alpine", &rule(Minor)).as_deref(),
+        Some("1.31.4-alpine")
+    );
+}
+
+#[test]
+fn nginx_on_its_newest_patch_stays_and_says_what_lies_beyond_the_level() {
+    let selection = select(
+        "1.29.8-alpine",
+        &rule(Patch),
+        &load("nginx"),
+        now(),
+        &RolledBackTags::new(),
+    );
+    assert_eq!(selection.outcome, Outcome::NoneNewer);
+    let (beyond, newest) = selection.beyond_level.clone().expect("newer minors exist");
+    assert_eq!(newest, "1.31.4-alpine");
+    assert!(
+        beyond >= 9,
+        "1.30.0–1.30.4 and 1.31.0–1.31.4 lie beyond the patch level, got {beyond}"
+    );
+    assert!(
+        selection
+            .to_string()
+            .starts_with("no newer tag allowed for 1.29.8-alpine; "),
+        "{selection}"
+    );
+}
+
+#[test]
+fn a_two_part_tag_keeps_its_precision() {
+    assert_eq!(pick("nginx", "1.29", &rule(Minor)).as_deref(), Some("1.31"));
+}
+
+#[test]
+fn a_pinned_alpine_release_stays_on_that_alpine_release() {
+    assert_eq!(
+        pick("nginx", "1.31.1-alpine3.23", &rule(Minor)).as_deref(),
+        Some("1.31.2-alpine3.23")
+    );
+}
+
+#[test]
+fn names_that_are_not_versions_are_never_compared() {
+    for current in ["latest", "stable-alpine", "mainline"] {
+        let selection = select(current, &rule(Major), &load("nginx"), now(), &RolledBackTags::new());
+        assert_eq!(selection.outcome, Outcome::CurrentNotAVersion, "{current}");
+        assert_eq!(
+            selection.to_string(),
+            format!("`{current}` is not a version, so newer versions cannot be told; use update: digest to follow it")
+        );
+    }
+}
+
+#[test]
+fn a_candidate_younger_than_the_soak_time_is_passed_over() {
+    let soak = CompiledRule {
+        min_age: Some(Duration::from_secs(3 * 86_400)),
+        ..rule(Minor)
+    };
+    // 1.31.4-alpine was listed on 2026-08-19 19:02 UTC; five hours later it
+    // has not soaked for three days.
+    let at = Utc.with_ymd_and_hms(2026, 8, 20, 0, 0, 0).single().expect("valid");
+    let selection = select("1.31.1-alpine", &soak, &load("nginx"), at, &RolledBackTags::new());
+    assert_eq!(selection.candidate(), Some("1.31.3-alpine"));
+    assert_eq!(
+        selection.passed_over,
+        [PassedOver {
+            tag: "1.31.4-alpine".into(),
+            reason: PassReason::TooYoung {
+                age: Duration::from_secs(4 * 3600 + 57 * 60 + 5),
+                min_age: soak.min_age.expect("set")
+            }
+        }]
+    );
+    assert!(
+        selection
+            .to_string()
+            .starts_with("1.31.3-alpine is the newest allowed; passed over 1.31.4-alpine (built 4h ago, minAge 3d)"),
+        "{selection}"
+    );
+}
+
+#[test]
+fn an_unknown_build_time_counts_as_too_young() {
+    let index = TagIndex::new(["1.27.0", "1.27.1"].map(|tag| TagInfo {
+        tag: tag.into(),
+        created: None,
+    }));
+    let soak = CompiledRule {
+        min_age: Some(Duration::from_secs(86_400)),
+        ..rule(Minor)
+    };
+    let selection = select("1.27.0", &soak, &index, now(), &RolledBackTags::new());
+    assert_eq!(selection.outcome, Outcome::NoneNewer);
+    assert_eq!(selection.passed_over[0].reason, PassReason::AgeUnknown);
+}
+
+#[test]
+fn a_candidate_rolled_back_earlier_is_not_proposed_again() {
+    let rolled_back: RolledBackTags = ["1.31.4-alpine".to_owned()].into();
+    let selection = select("1.29.8-alpine", &rule(Minor), &load("nginx"), now(), &rolled_back);
+    assert_eq!(selection.candidate(), Some("1.31.3-alpine"));
+    assert_eq!(selection.passed_over[0].reason, PassReason::RolledBack);
+}
+
+#[test]
+fn ignore_tags_and_allow_tags_filter_candidates() {
+    let ignore = CompiledRule {
+        ignore_tags: Some(Regex::new(r"^1\.31\.").expect("regex")),
+        ..rule(Minor)
+    };
+    let selection = select("1.29.8-alpine", &ignore, &load("nginx"), now(), &RolledBackTags::new());
+    assert_eq!(selection.candidate(), Some("1.30.4-alpine"));
+    assert_eq!(selection.passed_over.len(), PASSED_OVER_LISTED);
+    assert!(selection.passed_over_count >= 5, "1.31.0–1.31.4 were passed over");
+    assert!(selection.to_string().contains("passed over 1.31.4-alpine (matched by ignoreTags), 1.31.3-alpine (matched by ignoreTags), 1.31.2-alpine (matched by ignoreTags) and "), "{selection}");
+
+    let allow = CompiledRule {
+        allow_tags: Some(Regex::new(r"^1\.30\.").expect("regex")),
+        ..rule(Minor)
+    };
+    assert_eq!(
+        select("1.29.8-alpine", &allow, &load("nginx"), now(), &RolledBackTags::new()).candidate(),
+        Some("1.30.4-alpine")
+    );
+}
+
+#[test]
+fn node_moves_within_its_alpine_release_and_debian_flavour() {
+    assert_eq!(
+        pick("node", "22.22.1-alpine3.22", &rule(Patch)).as_deref(),
+        Some("22.22.3-alpine3.22")
+    );
+    assert_eq!(
+        pick("node", "20.20.1-bookworm-slim", &rule(Minor)).as_deref(),
+        Some("20.20.2-bookworm-slim")
+    );
+}
+
+#[test]
+fn a_major_only_tag_moves_only_under_major() {
+    assert_eq!(pick("node", "24-alpine", &rule(Major)).as_deref(), Some("26-alpine"));
+    let selection = select("24-alpine", &rule(Minor), &load("node"), now(), &RolledBackTags::new());
+    assert_eq!(selection.outcome, Outcome::LevelFinerThanTag);
+    assert_eq!(
+        selection.outcome,
+        select("1.25", &rule(Patch), &load("nginx"), now(), &RolledBackTags::new()).outcome
+    );
+}
+
+#[test]
+fn python_slim_bookworm_passes_over_the_next_pre_release() {
+    assert_eq!(
+        pick("python", "3.12.13-slim-bookworm", &rule(Patch)).as_deref(),
+        Some("3.12.14-slim-bookworm")
+    );
+    let selection = select(
+        "3.12.13-slim-bookworm",
+        &rule(Minor),
+        &load("python"),
+        now(),
+        &RolledBackTags::new(),
+    );
+    assert_eq!(selection.candidate(), Some("3.14.7-slim-bookworm"));
+    assert_eq!(
+        selection.passed_over[0],
+        PassedOver {
+            tag: "3.15.0rc1-slim-bookworm".into(),
+            reason: PassReason::PreRelease
+        }
+    );
+}
+
+#[test]
+fn an_image_on_a_pre_release_moves_to_a_newer_pre_release_of_the_same_version() {
+    assert_eq!(pick("python", "3.15.0b3", &rule(Minor)).as_deref(), Some("3.15.0rc1"));
+}
+
+#[test]
+fn an_image_on_a_pre_release_moves_to_a_release() {
+    assert_eq!(pick("python", "3.14.0rc1", &rule(Patch)).as_deref(), Some("3.14.7"));
+    // 3.15's pre-releases are another version: still passed over.
+    let selection = select(
+        "3.14.0rc1",
+        &rule(Minor),
+        &load("python"),
+        now(),
+        &RolledBackTags::new(),
+    );
+    assert_eq!(selection.candidate(), Some("3.14.7"));
+    assert_eq!(selection.passed_over[0].tag, "3.15.0rc1");
+}
+
+#[test]
+fn pre_releases_are_candidates_when_allowed() {
+    let pre = CompiledRule {
+        allow_prerelease: true,
+        ..rule(Minor)
+    };
+    assert_eq!(
+        select("3.14.7", &pre, &load("python"), now(), &RolledBackTags::new()).candidate(),
+        Some("3.15.0rc1")
+    );
+}
+
+#[test]
+fn postgres_majors_are_two_part_and_beta_majors_are_another_family() {
+    assert_eq!(pick("postgres", "16.14", &rule(Minor)).as_deref(), Some("16.15"));
+    assert_eq!(pick("postgres", "16.14", &rule(Major)).as_deref(), Some("18.6"));
+}
+
+#[test]
+fn a_constraint_bounds_redis_below_8() {
+    let below_8 = CompiledRule {
+        constraint: Some(semver::VersionReq::parse("<8").expect("req")),
+        ..rule(Major)
+    };
+    let selection = select("7.2.15-alpine", &below_8, &load("redis"), now(), &RolledBackTags::new());
+    assert_eq!(selection.candidate(), Some("7.4.11-alpine"));
+    assert_eq!(
+        selection.passed_over[0],
+        PassedOver {
+            tag: "8.10.1-alpine".into(),
+            reason: PassReason::OutsideConstraint
+        }
+    );
+    assert_eq!(
+        pick("redis", "7.2.15-alpine", &rule(Patch)).as_deref(),
+        Some("7.2.16-alpine")
+    );
+    assert_eq!(
+        pick("redis", "7.2.15-alpine", &rule(Major)).as_deref(),
+        Some("8.10.1-alpine")
+    );
+}
+
+#[test]
+fn build_metadata_and_v_prefixes_and_calendar_versions() {
+    let builds = synthetic(&["1.2.3+build.5", "1.2.3+build.6", "1.2.4+build.1"]);
+    assert_eq!(
+        select("1.2.3+build.5", &rule(Patch), &builds, now(), &RolledBackTags::new()).candidate(),
+        Some("1.2.4+build.1")
+    );
+    let v = synthetic(&["v1.2.3", "v1.3.0", "1.4.0"]);
+    assert_eq!(
+        select("v1.2.3", &rule(Minor), &v, now(), &RolledBackTags::new()).candidate(),
+        Some("v1.3.0")
+    );
+    let calver = synthetic(&["2024.10.1", "2024.12.0", "2025.1.0"]);
+    assert_eq!(
+        select("2024.10.1", &rule(Minor), &calver, now(), &RolledBackTags::new()).candidate(),
+        Some("2024.12.0")
+    );
+    let hashes = synthetic(&["sha-abc123", "sha-def456", "1.0.0"]);
+    assert_eq!(
+        select("sha-abc123", &rule(Major), &hashes, now(), &RolledBackTags::new()).outcome,
+        Outcome::CurrentNotAVersion
+    );
+}
+
+#[test]
+fn digest_rules_do_not_compare_tags() {
+    let selection = select(
+        "1.29.8-alpine",
+        &rule(Digest),
+        &load("nginx"),
+        now(),
+        &RolledBackTags::new(),
+    );
+    assert_eq!(selection.outcome, Outcome::FollowsDigest);
+}
+
+#[test]
+fn a_tag_of_a_family_the_registry_does_not_list_compares_with_nothing() {
+    let selection = select(
+        "1.29.8-alpine9",
+        &rule(Major),
+        &load("nginx"),
+        now(),
+        &RolledBackTags::new(),
+    );
+    assert_eq!(selection.outcome, Outcome::NoneNewer);
+    assert_eq!(selection.not_comparable, load("nginx").len());
+}
+
+// Invariants over generated tag lists.
+
+fn arbitrary_tag() -> impl Strategy<Value = String> {
+    (
+        proptest::bool::weighted(0.1),
+        proptest::collection::vec(0u64..6, 1..=3),
+        proptest::option::weighted(0.2, ("(rc|beta|a)", 1u64..4)),
+        proptest::sample::select(vec!["", "-alpine", "-alpine3.20", "-slim-bookworm"]),
+    )
+        .prop_map(|(v, numbers, pre, variant)| {
+            let mut tag = if v { "v".to_owned() } else { String::new() };
+            tag.push_str(&numbers.iter().map(u64::to_string).collect::<Vec<_>>().join("."));
+            if let Some((kind, n)) = pre {
+                tag.push_str(&format!("{kind}{n}"));
+            }
+            tag.push_str(variant);
+            tag
+        })
+}
+
+fn arbitrary_rule() -> impl Strategy<Value = CompiledRule> {
+    (
+        proptest::sample::select(vec![Patch, Minor, Major]),
+        proptest::option::of(proptest::sample::select(vec!["<3", ">=1, <4", "~2.1", "^1"])),
+        any::<bool>(),
+        proptest::option::of(0u64..60),
+    )
+        .prop_map(|(update, constraint, allow_prerelease, min_age_days)| CompiledRule {
+            update,
+            constraint: constraint.map(|c| semver::VersionReq::parse(c).expect("valid req")),
+            allow_prerelease,
+            min_age: min_age_days.map(|d| Duration::from_secs(d * 86_400)),
+            ..CompiledRule::default_for_all()
+        })
+}
+
+fn tag_list() -> impl Strategy<Value = Vec<(String, Option<i64>)>> {
+    proptest::collection::vec((arbitrary_tag(), proptest::option::weighted(0.9, 0i64..120)), 0..60)
+}
+
+fn index_of(tags: &[(String, Option<i64>)]) -> TagIndex {
+    TagIndex::new(tags.iter().map(|(tag, days_old)| TagInfo {
+        tag: tag.clone(),
+        created: days_old.map(|d| now() - chrono::Duration::days(d)),
+    }))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_candidate_is_newer_within_level_family_constraint_and_soak(
+        tags in tag_list(), current in arbitrary_tag(), rule in arbitrary_rule()
+    ) {
+        let index = index_of(&tags);
+        let selection = select(&current, &rule, &index, now(), &RolledBackTags::new());
+        if let Outcome::Candidate { tag, created } = &selection.outcome {
+            let from = TagVersion::parse(&current).expect("a candidate implies a version");
+            let to = TagVersion::parse(tag).expect("candidates are versions");
+            prop_assert_eq!(from.family(), to.family(), "same family");
+            prop_assert!(to.precedence() > from.precedence(), "strictly newer");
+            let kept = match rule.update { Patch => 2, Minor => 1, _ => 0 };
+            prop_assert_eq!(&from.numbers[..kept], &to.numbers[..kept], "within the level");
+            if let Some(req) = &rule.constraint {
+                prop_assert!(req.matches(&to.as_semver()), "inside the constraint");
+            }
+            if to.is_pre_release() && !rule.allow_prerelease {
+                prop_assert!(from.is_pre_release() && from.numbers == to.numbers, "pre-release only from the same version");
+            }
+            if let Some(min_age) = rule.min_age {
+                let created = created.expect("a soaked candidate has a build time");
+                prop_assert!((now() - created).to_std().unwrap_or_default() >= min_age, "soaked");
+            }
+        }
+    }
+
+    #[test]
+    fn selection_is_deterministic_and_independent_of_tag_order(
+        tags in tag_list(), current in arbitrary_tag(), rule in arbitrary_rule()
+    ) {
+        let forward = select(&current, &rule, &index_of(&tags), now(), &RolledBackTags::new());
+        let mut reversed_tags = tags.clone();
+        reversed_tags.reverse();
+        // Duplicate tags with different build times depend on which is
+        // kept; the order-independence claim is for distinct tags.
+        let mut seen = HashSet::new();
+        if tags.iter().all(|(tag, _)| seen.insert(tag.clone())) {
+            let backward = select(&current, &rule, &index_of(&reversed_tags), now(), &RolledBackTags::new());
+            prop_assert_eq!(&forward, &backward);
+        }
+        prop_assert_eq!(&forward, &select(&current, &rule, &index_of(&tags), now(), &RolledBackTags::new()));
+    }
+
+    #[test]
+    fn the_candidate_is_the_newest_tag_that_passes(
+        tags in tag_list(), current in arbitrary_tag(), rule in arbitrary_rule()
+    ) {
+        // Re-deriving the answer by brute force over every tag.
+        let mut seen = HashSet::new();
+        if !tags.iter().all(|(tag, _)| seen.insert(tag.clone())) { return Ok(()) }
+        let index = index_of(&tags);
+        let selection = select(&current, &rule, &index, now(), &RolledBackTags::new());
+        let Some(from) = TagVersion::parse(&current) else { return Ok(()) };
+        let kept = match rule.update { Patch => 2, Minor => 1, _ => 0 };
+        if kept >= usize::from(from.precision) { return Ok(()) }
+        let best = tags.iter().filter_map(|(tag, days)| {
+            let to = TagVersion::parse(tag)?;
+            let ok = to.family() == from.family()
+                && to.precedence() > from.precedence()
+                && from.numbers[..kept] == to.numbers[..kept]
+                && (!to.is_pre_release() || rule.allow_prerelease || (from.is_pre_release() && from.numbers == to.numbers))
+                && rule.constraint.as_ref().is_none_or(|req| req.matches(&to.as_semver()))
+                && rule.min_age.is_none_or(|min| days.is_some_and(|d| Duration::from_secs(d as u64 * 86_400) >= min));
+            ok.then(|| (to.precedence(), tag.clone()))
+        }).max();
+        prop_assert_eq!(selection.candidate().map(str::to_owned), best.map(|(_, tag)| tag));
+    }
+}
