@@ -1,0 +1,697 @@
+//! Drift evaluation: what a workload runs against what it should run.
+//!
+//! Input is plain data: the workload's containers as written, its pods
+//! (which image each container runs, by `imageID`), the registry facts the
+//! registry layer gathered, and the policy's rules and baselines. Output is
+//! one finding per governed container, the pods that run something other
+//! than their template, and the nodes below the policy's minimums.
+//!
+//! A finding is `UpToDate` only when every check it needs had its data:
+//! missing registry data makes it `Unknown`, never `UpToDate`. When several
+//! things are wrong, the state is the one a change would fix first —
+//! `Outdated` (the new version fixes drift and base too), then
+//! `DigestDrift`, `BaseOutdated` — and the reason mentions the rest.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    policy::ImageRules,
+    reference::{Digest, ImageReference},
+    selection::{Outcome, RolledBackTags, Selection, select},
+    version::TagIndex,
+};
+use crate::api::{
+    change_ticket::ChangeReason,
+    drift_report::{BaseImageFinding, DriftReportStatus, FindingState, NodeFinding, PodDrift},
+    patch_policy::UpdateStrategy,
+};
+
+/// A container of the workload's pod template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateContainer {
+    /// Container name.
+    pub name: String,
+    /// Image as written.
+    pub image: String,
+    /// Whether it is an init container.
+    pub init: bool,
+}
+
+/// A pod of the workload as the cluster reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodSnapshot {
+    /// Pod name.
+    pub name: String,
+    /// The node it runs on, once scheduled.
+    pub node: Option<String>,
+    /// Whether the pod belongs to the workload's current revision (its
+    /// ReplicaSet's or controller revision's hash is the current one).
+    pub current_revision: bool,
+    /// Its containers and init containers.
+    pub containers: Vec<PodContainer>,
+}
+
+/// One container of a pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodContainer {
+    /// Container name.
+    pub name: String,
+    /// Whether it is an init container.
+    pub init: bool,
+    /// The image the pod's spec names.
+    pub image: String,
+    /// `status.containerStatuses[].imageID`, once the image is pulled.
+    pub image_id: Option<String>,
+}
+
+/// What the registry says about one tag.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagFacts {
+    /// The digest the tag points at now (a manifest or an index).
+    pub digest: Option<Digest>,
+    /// For an index: the digests of its platform manifests (a pod may
+    /// report either; both mean this image).
+    pub platform_digests: Vec<Digest>,
+    /// Digests of the image configs (what some runtimes report as image ID).
+    pub config_digests: Vec<Digest>,
+    /// When the image was built.
+    pub created: Option<DateTime<Utc>>,
+    /// The base image, when the image names one.
+    pub base: Option<BaseFacts>,
+}
+
+/// What an image says it was built on, and what that base is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseFacts {
+    /// `org.opencontainers.image.base.name`.
+    pub name: String,
+    /// `org.opencontainers.image.base.digest`.
+    pub built_on: Option<Digest>,
+    /// What the base name resolves to now, or why that is unknown.
+    pub current: Result<Digest, String>,
+}
+
+/// Registry facts for the repositories a scan needs, keyed by normalized
+/// repository name (`docker.io/library/nginx`). A missing entry, or an
+/// `Err`, is missing data and makes findings `Unknown`.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryFacts {
+    /// Tag lists.
+    pub tags: HashMap<String, Result<TagIndex, String>>,
+    /// Facts about individual tags, by repository and tag.
+    pub tag_facts: HashMap<(String, String), Result<TagFacts, String>>,
+}
+
+impl RegistryFacts {
+    fn tags(&self, repository: &str) -> Result<&TagIndex, String> {
+        match self.tags.get(repository) {
+            Some(Ok(index)) => Ok(index),
+            Some(Err(reason)) => Err(reason.clone()),
+            None => Err(format!("no tag list for {repository}")),
+        }
+    }
+
+    fn tag(&self, repository: &str, tag: &str) -> Result<&TagFacts, String> {
+        match self.tag_facts.get(&(repository.to_owned(), tag.to_owned())) {
+            Some(Ok(facts)) => Ok(facts),
+            Some(Err(reason)) => Err(reason.clone()),
+            None => Err(format!("no digest for {repository}:{tag}")),
+        }
+    }
+}
+
+/// A node's component versions (`status.nodeInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeSnapshot {
+    /// `kubeletVersion`, e.g. `v1.33.4`.
+    pub kubelet: Option<String>,
+    /// `containerRuntimeVersion`, e.g. `containerd://1.7.20`.
+    pub container_runtime: Option<String>,
+    /// `kernelVersion`, e.g. `6.1.0-18-amd64`.
+    pub kernel: Option<String>,
+}
+
+/// The policy's runtime baselines, resolved by the caller (a ConfigMap key
+/// or a workload's image already read into an image reference).
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeBaselines {
+    /// Injected container name → the image it should run.
+    pub sidecars: BTreeMap<String, String>,
+    /// Minimum kubelet version.
+    pub kubelet: Option<String>,
+    /// Minimum container runtime version by runtime name.
+    pub container_runtimes: BTreeMap<String, String>,
+    /// Minimum kernel version.
+    pub kernel: Option<String>,
+}
+
+/// Everything evaluation needs besides the workload.
+#[derive(Debug, Clone, Copy)]
+pub struct EvaluationContext<'a> {
+    /// The governing policy's image rules.
+    pub rules: &'a ImageRules,
+    /// Whether base images are checked.
+    pub check_base_images: bool,
+    /// Runtime baselines.
+    pub baselines: &'a RuntimeBaselines,
+    /// Registry facts.
+    pub registry: &'a RegistryFacts,
+    /// Nodes by name.
+    pub nodes: &'a HashMap<String, NodeSnapshot>,
+    /// Tags rolled back earlier, by repository.
+    pub rolled_back: &'a HashMap<String, RolledBackTags>,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// The finding for one container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerFinding {
+    /// Container name.
+    pub name: String,
+    /// Whether it is an init container.
+    pub init: bool,
+    /// Whether the container is injected (a sidecar not in the template).
+    pub injected: bool,
+    /// The image as written (for injected sidecars: as the pods run it).
+    pub image: String,
+    /// Distinct digests the pods run.
+    pub running_digests: Vec<Digest>,
+    /// The state.
+    pub state: FindingState,
+    /// Where refit would move the container, if anywhere.
+    pub candidate: Option<ImageReference>,
+    /// Why, for a change ticket; `None` when no change is proposed.
+    pub change_reason: Option<ChangeReason>,
+    /// Whether the policy allows refit to act on it (`update: none` does not).
+    pub actionable: bool,
+    /// Why this state, for people.
+    pub reason: String,
+    /// The base image finding.
+    pub base: Option<BaseImageFinding>,
+    /// The full reference the container runs now (with the digest when
+    /// known): what a rollback restores.
+    pub current: Option<ImageReference>,
+}
+
+/// All findings for one workload.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WorkloadFindings {
+    /// Per container, containers first then init containers, template
+    /// order, then injected sidecars.
+    pub containers: Vec<ContainerFinding>,
+    /// Pods that run something other than their template.
+    pub pods: Vec<PodDrift>,
+    /// Nodes below the minimums.
+    pub nodes: Vec<NodeFinding>,
+}
+
+/// An image as a pod reports it running.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum RunningImage {
+    /// A repository digest (`repo@sha256:…`): comparable with tag digests.
+    Manifest(Digest),
+    /// A local image ID (`sha256:…`): the config digest.
+    Config(Digest),
+}
+
+impl RunningImage {
+    /// Reads an `imageID`: `docker.io/library/nginx@sha256:…`,
+    /// `docker-pullable://nginx@sha256:…`, or a bare `sha256:…` image ID.
+    fn parse(image_id: &str) -> Option<RunningImage> {
+        let id = image_id
+            .strip_prefix("docker-pullable://")
+            .or_else(|| image_id.strip_prefix("docker://"))
+            .unwrap_or(image_id);
+        match id.rsplit_once('@') {
+            Some((_, digest)) => Digest::parse(digest).ok().map(RunningImage::Manifest),
+            None => Digest::parse(id).ok().map(RunningImage::Config),
+        }
+    }
+
+    fn digest(&self) -> &Digest {
+        match self {
+            RunningImage::Manifest(digest) | RunningImage::Config(digest) => digest,
+        }
+    }
+
+    /// Whether this is the image the tag facts describe; `None` when that
+    /// cannot be told (an image ID and no config digests known).
+    fn is(&self, facts: &TagFacts) -> Option<bool> {
+        match self {
+            RunningImage::Manifest(digest) => {
+                let current = facts.digest.as_ref()?;
+                Some(digest == current || facts.platform_digests.contains(digest))
+            }
+            RunningImage::Config(digest) if !facts.config_digests.is_empty() => {
+                Some(facts.config_digests.contains(digest))
+            }
+            RunningImage::Config(_) => None,
+        }
+    }
+}
+
+/// Evaluates one workload.
+pub fn evaluate(
+    template: &[TemplateContainer],
+    pods: &[PodSnapshot],
+    context: &EvaluationContext<'_>,
+) -> WorkloadFindings {
+    let mut ordered: Vec<&TemplateContainer> = template.iter().filter(|c| !c.init).collect();
+    ordered.extend(template.iter().filter(|c| c.init));
+    let mut findings = WorkloadFindings::default();
+    for container in ordered {
+        let running = running_images(pods, container);
+        if let Some(expected) = context.baselines.sidecars.get(&container.name) {
+            findings
+                .containers
+                .push(evaluate_sidecar(container, expected, &running, false));
+        } else if let Some(finding) = evaluate_container(container, &running, context) {
+            findings.containers.push(finding);
+        }
+    }
+    findings
+        .containers
+        .extend(injected_sidecars(template, pods, context.baselines));
+    findings.pods = pod_drift(template, pods);
+    findings.nodes = node_findings(pods, context.nodes, context.baselines);
+    findings
+}
+
+/// Distinct images the current-revision pods run for a template container.
+fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> BTreeSet<RunningImage> {
+    pods.iter()
+        .flat_map(|pod| pod.containers.iter())
+        .filter(|c| c.name == container.name && c.init == container.init && c.image == container.image)
+        .filter_map(|c| c.image_id.as_deref().and_then(RunningImage::parse))
+        .collect()
+}
+
+fn digests(running: &BTreeSet<RunningImage>) -> Vec<Digest> {
+    let mut digests: Vec<Digest> = running.iter().map(|r| r.digest().clone()).collect();
+    digests.dedup();
+    digests
+}
+
+fn evaluate_container(
+    container: &TemplateContainer,
+    running: &BTreeSet<RunningImage>,
+    context: &EvaluationContext<'_>,
+) -> Option<ContainerFinding> {
+    let mut finding = ContainerFinding {
+        name: container.name.clone(),
+        init: container.init,
+        injected: false,
+        image: container.image.clone(),
+        running_digests: digests(running),
+        state: FindingState::Unknown,
+        candidate: None,
+        change_reason: None,
+        actionable: false,
+        reason: String::new(),
+        base: None,
+        current: None,
+    };
+    let reference = match ImageReference::parse(&container.image) {
+        Ok(reference) => reference,
+        Err(error) => {
+            finding.reason = format!("the image reference cannot be read: {error}");
+            return Some(finding);
+        }
+    };
+    let repository = reference.name();
+    // Images no rule matches are not governed and not reported.
+    let rule = context.rules.rule_for(&repository)?;
+    finding.actionable = rule.update != UpdateStrategy::None;
+
+    let Some(tag) = reference.effective_tag() else {
+        finding.reason =
+            "referenced by digest only, so its version cannot be told; write the tag too (repo:tag@sha256:…)".into();
+        return Some(finding);
+    };
+    let mut missing: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    let tag_facts = context.registry.tag(&repository, tag);
+    let written_digest = reference.digest().cloned();
+    let current_digest = written_digest.clone().or_else(|| {
+        // Without a pinned digest the pods' single digest is what runs.
+        match running.iter().collect::<Vec<_>>().as_slice() {
+            [RunningImage::Manifest(digest)] => Some(digest.clone()),
+            _ => None,
+        }
+    });
+    finding.current = Some(reference.with_tag_and_digest(Some(tag), current_digest));
+
+    // Newer versions.
+    let mut selection: Option<Selection> = None;
+    if rule.update != UpdateStrategy::Digest {
+        match context.registry.tags(&repository) {
+            Ok(index) => {
+                let empty = RolledBackTags::new();
+                let rolled_back = context.rolled_back.get(&repository).unwrap_or(&empty);
+                selection = Some(select(tag, rule, index, context.now, rolled_back));
+            }
+            Err(reason) => missing.push(format!("tags unknown ({reason})")),
+        }
+    }
+
+    // The tag's digest against what runs.
+    let mut drift: Option<String> = None;
+    match &tag_facts {
+        Ok(facts) => match (&facts.digest, &written_digest) {
+            (Some(now_digest), Some(pinned)) if now_digest != pinned && !facts.platform_digests.contains(pinned) => {
+                drift = Some(format!(
+                    "pinned {} but {tag} now points at {}",
+                    pinned.short(),
+                    now_digest.short()
+                ));
+            }
+            (Some(now_digest), _) => {
+                let verdicts: Vec<Option<bool>> = running.iter().map(|image| image.is(facts)).collect();
+                if verdicts.contains(&Some(false)) {
+                    let running_short: Vec<&str> = running.iter().map(|r| r.digest().short()).collect();
+                    drift = Some(format!(
+                        "{tag} now points at {}; pods run {}",
+                        now_digest.short(),
+                        running_short.join(", ")
+                    ));
+                } else if verdicts.contains(&None) {
+                    missing.push("the pods report image IDs that cannot be compared with the registry".into());
+                }
+            }
+            (None, _) => missing.push(format!("digest of {tag} unknown")),
+        },
+        Err(reason) => missing.push(format!("digest of {tag} unknown ({reason})")),
+    }
+
+    // The base image.
+    let mut base_outdated: Option<String> = None;
+    if context.check_base_images
+        && let Ok(TagFacts { base: Some(base), .. }) = &tag_facts
+    {
+        let current = base.current.as_ref().ok().cloned();
+        finding.base = Some(BaseImageFinding {
+            name: base.name.clone(),
+            built_on: base.built_on.as_ref().map(ToString::to_string),
+            current: current.as_ref().map(ToString::to_string),
+        });
+        match (&base.built_on, &base.current) {
+            (Some(built_on), Ok(current)) if built_on != current => {
+                base_outdated = Some(format!("base {} now resolves to another digest", base.name));
+            }
+            (Some(_), Ok(_)) => {}
+            (None, _) => notes.push(format!("base {} names no digest", base.name)),
+            (_, Err(reason)) => missing.push(format!("base {} unknown ({reason})", base.name)),
+        }
+    }
+
+    let candidate_tag = selection.as_ref().and_then(Selection::candidate).map(str::to_owned);
+    if let Some(candidate_tag) = candidate_tag {
+        let explanation = selection.as_ref().map(ToString::to_string).unwrap_or_default();
+        let digest = match context.registry.tag(&repository, &candidate_tag) {
+            Ok(TagFacts {
+                digest: Some(digest), ..
+            }) => Some(digest.clone()),
+            _ => None,
+        };
+        if rule.pin_digest && digest.is_none() {
+            notes.push(format!("digest of {candidate_tag} unknown, so it cannot be pinned yet"));
+        }
+        finding.state = FindingState::Outdated;
+        finding.change_reason = Some(ChangeReason::NewerVersion);
+        finding.candidate =
+            Some(reference.with_tag_and_digest(Some(&candidate_tag), if rule.pin_digest { digest } else { None }));
+        finding.reason = explanation;
+        notes.extend(drift);
+        notes.extend(base_outdated);
+    } else if let Some(drift) = drift {
+        finding.state = FindingState::DigestDrift;
+        finding.change_reason = Some(ChangeReason::DigestDrift);
+        if let Ok(TagFacts {
+            digest: Some(digest), ..
+        }) = &tag_facts
+        {
+            finding.candidate = Some(reference.with_tag_and_digest(Some(tag), Some(digest.clone())));
+        }
+        finding.reason = drift;
+        notes.extend(base_outdated);
+        notes.extend(selection_note(selection.as_ref()));
+    } else if let Some(base_outdated) = base_outdated {
+        finding.state = FindingState::BaseOutdated;
+        finding.change_reason = Some(ChangeReason::BaseImageOutdated);
+        finding.reason = base_outdated;
+        notes.extend(selection_note(selection.as_ref()));
+    } else if !missing.is_empty() {
+        finding.state = FindingState::Unknown;
+        finding.reason = missing.join("; ");
+        missing.clear();
+    } else if let Some(note) = selection_note(selection.as_ref()) {
+        // The digest is current, but whether a newer version exists could
+        // not be told: that is not "up to date".
+        finding.state = FindingState::Unknown;
+        finding.reason = note;
+    } else {
+        finding.state = FindingState::UpToDate;
+        finding.reason = match &selection {
+            Some(selection) => selection.to_string(),
+            None => format!("{tag} points at the digest the pods run"),
+        };
+    }
+    if !missing.is_empty() {
+        notes.push(format!("not checked: {}", missing.join("; ")));
+    }
+    if !notes.is_empty() {
+        finding.reason = format!("{}; {}", finding.reason, notes.join("; "));
+    }
+    if !finding.actionable && finding.change_reason.is_some() {
+        finding.reason.push_str("; report only (update: none)");
+    }
+    Some(finding)
+}
+
+/// When the main finding is something else, why there was no newer version
+/// is worth a word only if the tag could not be compared at all.
+fn selection_note(selection: Option<&Selection>) -> Option<String> {
+    selection
+        .filter(|s| matches!(s.outcome, Outcome::CurrentNotAVersion | Outcome::LevelFinerThanTag))
+        .map(ToString::to_string)
+}
+
+fn evaluate_sidecar(
+    container: &TemplateContainer,
+    expected: &str,
+    running: &BTreeSet<RunningImage>,
+    injected: bool,
+) -> ContainerFinding {
+    let mut finding = ContainerFinding {
+        name: container.name.clone(),
+        init: container.init,
+        injected,
+        image: container.image.clone(),
+        running_digests: digests(running),
+        state: FindingState::Unknown,
+        candidate: None,
+        change_reason: None,
+        actionable: true,
+        reason: String::new(),
+        base: None,
+        current: ImageReference::parse(&container.image).ok(),
+    };
+    match (ImageReference::parse(&container.image), ImageReference::parse(expected)) {
+        (Ok(actual), Ok(wanted)) if same_image(&actual, &wanted) => {
+            finding.state = FindingState::UpToDate;
+            finding.reason = format!("runs the sidecar baseline {wanted}");
+        }
+        (Ok(_), Ok(wanted)) => {
+            finding.state = FindingState::RuntimeOutdated;
+            finding.change_reason = Some(ChangeReason::RuntimeOutdated);
+            finding.reason = format!("the sidecar baseline is {wanted}");
+            finding.candidate = Some(wanted);
+        }
+        (Err(error), _) => finding.reason = format!("the image reference cannot be read: {error}"),
+        (_, Err(error)) => finding.reason = format!("the sidecar baseline cannot be read: {error}"),
+    }
+    finding
+}
+
+/// Two references name the same image when repository and tag agree and,
+/// where both give one, the digest does.
+fn same_image(a: &ImageReference, b: &ImageReference) -> bool {
+    a.name() == b.name()
+        && a.effective_tag() == b.effective_tag()
+        && match (a.digest(), b.digest()) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+}
+
+/// Sidecars injected into pods (not in the template) that have a baseline.
+fn injected_sidecars(
+    template: &[TemplateContainer],
+    pods: &[PodSnapshot],
+    baselines: &RuntimeBaselines,
+) -> Vec<ContainerFinding> {
+    let mut findings = Vec::new();
+    for (name, expected) in &baselines.sidecars {
+        if template.iter().any(|c| &c.name == name) {
+            continue;
+        }
+        // Pods of one workload can carry different injected versions; each
+        // distinct image is its own finding.
+        let images: BTreeSet<(&str, bool)> = pods
+            .iter()
+            .flat_map(|pod| pod.containers.iter())
+            .filter(|c| &c.name == name)
+            .map(|c| (c.image.as_str(), c.init))
+            .collect();
+        for (image, init) in images {
+            let container = TemplateContainer {
+                name: name.clone(),
+                image: image.to_owned(),
+                init,
+            };
+            let running = running_images(pods, &container);
+            findings.push(evaluate_sidecar(&container, expected, &running, true));
+        }
+    }
+    findings
+}
+
+/// Pods whose containers run another image than the template names.
+fn pod_drift(template: &[TemplateContainer], pods: &[PodSnapshot]) -> Vec<PodDrift> {
+    let mut drift = Vec::new();
+    for pod in pods {
+        for container in &pod.containers {
+            let Some(wanted) = template
+                .iter()
+                .find(|c| c.name == container.name && c.init == container.init)
+            else {
+                continue;
+            };
+            if wanted.image == container.image {
+                continue;
+            }
+            let reason = if pod.current_revision {
+                format!(
+                    "changed outside its template: runs {} where the template says {}",
+                    container.image, wanted.image
+                )
+            } else {
+                format!(
+                    "belongs to an earlier revision (a rollout has not finished): template says {}",
+                    wanted.image
+                )
+            };
+            drift.push(PodDrift {
+                pod: pod.name.clone(),
+                container: container.name.clone(),
+                image: container.image.clone(),
+                running_digest: container
+                    .image_id
+                    .as_deref()
+                    .and_then(RunningImage::parse)
+                    .map(|r| r.digest().to_string()),
+                reason,
+            });
+        }
+    }
+    drift
+}
+
+/// Node components below the minimums, on nodes running the workload.
+fn node_findings(
+    pods: &[PodSnapshot],
+    nodes: &HashMap<String, NodeSnapshot>,
+    baselines: &RuntimeBaselines,
+) -> Vec<NodeFinding> {
+    let used: BTreeSet<&str> = pods.iter().filter_map(|p| p.node.as_deref()).collect();
+    let mut findings = Vec::new();
+    for name in used {
+        let Some(node) = nodes.get(name) else { continue };
+        let mut check = |component: &str, version: Option<&str>, minimum: Option<&str>| {
+            if let (Some(version), Some(minimum)) = (version, minimum)
+                && version_below(version, minimum)
+            {
+                findings.push(NodeFinding {
+                    node: name.to_owned(),
+                    component: component.to_owned(),
+                    version: version.to_owned(),
+                    minimum: minimum.to_owned(),
+                });
+            }
+        };
+        check("kubelet", node.kubelet.as_deref(), baselines.kubelet.as_deref());
+        if let Some((runtime, version)) = node.container_runtime.as_deref().and_then(|v| v.split_once("://")) {
+            check(
+                "containerRuntime",
+                Some(version),
+                baselines.container_runtimes.get(runtime).map(String::as_str),
+            );
+        }
+        check("kernel", node.kernel.as_deref(), baselines.kernel.as_deref());
+    }
+    findings
+}
+
+/// Compares dotted versions numerically (`v1.33.4` < `1.33.10`); anything
+/// after the numbers (`-18-amd64`, `+k3s1`) is ignored. A version that
+/// cannot be read is not reported as outdated.
+fn version_below(version: &str, minimum: &str) -> bool {
+    fn numbers(text: &str) -> Option<Vec<u64>> {
+        let text = text.strip_prefix('v').unwrap_or(text);
+        let end = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let parts: Option<Vec<u64>> = text[..end]
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse().ok())
+            .collect();
+        parts.filter(|p| !p.is_empty())
+    }
+    match (numbers(version), numbers(minimum)) {
+        (Some(mut have), Some(mut want)) => {
+            let length = have.len().max(want.len());
+            have.resize(length, 0);
+            want.resize(length, 0);
+            have < want
+        }
+        _ => false,
+    }
+}
+
+impl WorkloadFindings {
+    /// The DriftReport status these findings make (without `checkedAt`,
+    /// the ticket and conditions, which the controller owns).
+    pub fn report_status(&self) -> DriftReportStatus {
+        let count = |state: FindingState| self.containers.iter().filter(|c| c.state == state).count() as i32;
+        DriftReportStatus {
+            containers: self
+                .containers
+                .iter()
+                .map(|c| crate::api::drift_report::ContainerFinding {
+                    name: c.name.clone(),
+                    init: c.init,
+                    image: c.image.clone(),
+                    running_digests: c.running_digests.iter().map(ToString::to_string).collect(),
+                    state: c.state,
+                    candidate: c.candidate.as_ref().map(ToString::to_string),
+                    reason: c.reason.clone(),
+                    base: c.base.clone(),
+                    ticket: None,
+                })
+                .collect(),
+            pods: self.pods.clone(),
+            nodes: self.nodes.clone(),
+            outdated: count(FindingState::Outdated),
+            drifted: count(FindingState::DigestDrift) + self.pods.len() as i32,
+            base_outdated: count(FindingState::BaseOutdated),
+            ..DriftReportStatus::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,613 @@
+//! Drift evaluation of realistic workloads: the storefront's nginx web tier
+//! and its own images, with pods reporting what they really run.
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::core::{
+    policy::ImageRules,
+    version::{TagIndex, TagInfo},
+};
+
+fn digest(seed: &str) -> Digest {
+    use sha2::{Digest as _, Sha256};
+    let hash = Sha256::digest(seed.as_bytes());
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    Digest::parse(&format!("sha256:{hex}")).expect("valid digest")
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).single().expect("valid")
+}
+
+const NGINX: &str = "docker.io/library/nginx";
+const APP: &str = "ghcr.io/acme/storefront";
+
+/// nginx's alpine tags from 1.29.7 on, each a month old, plus `latest`.
+fn nginx_tags() -> TagIndex {
+    let tags = [
+        "1.29.7-alpine",
+        "1.29.8-alpine",
+        "1.30.4-alpine",
+        "1.31.3-alpine",
+        "1.31.4-alpine",
+        "latest",
+    ];
+    TagIndex::new(tags.map(|tag| TagInfo {
+        tag: tag.into(),
+        created: Some(now() - chrono::Duration::days(30)),
+    }))
+}
+
+struct World {
+    rules: ImageRules,
+    check_base_images: bool,
+    baselines: RuntimeBaselines,
+    registry: RegistryFacts,
+    nodes: HashMap<String, NodeSnapshot>,
+    rolled_back: HashMap<String, RolledBackTags>,
+}
+
+impl World {
+    /// A policy that moves nginx by minor versions and follows our own
+    /// images by digest, and a registry that knows nginx's tags.
+    fn storefront() -> World {
+        let spec = serde_json::from_value(serde_json::json!({
+            "images": [
+                {"match": "docker.io/library/nginx", "update": "minor"},
+                {"match": "ghcr.io/acme/**", "update": "digest"},
+            ]
+        }))
+        .expect("valid spec");
+        let mut registry = RegistryFacts::default();
+        registry.tags.insert(NGINX.into(), Ok(nginx_tags()));
+        World {
+            rules: ImageRules::compile(&spec).expect("valid rules"),
+            check_base_images: true,
+            baselines: RuntimeBaselines::default(),
+            registry,
+            nodes: HashMap::new(),
+            rolled_back: HashMap::new(),
+        }
+    }
+
+    fn tag(mut self, repository: &str, tag: &str, facts: TagFacts) -> World {
+        self.registry
+            .tag_facts
+            .insert((repository.into(), tag.into()), Ok(facts));
+        self
+    }
+
+    fn evaluate(&self, template: &[TemplateContainer], pods: &[PodSnapshot]) -> WorkloadFindings {
+        evaluate(
+            template,
+            pods,
+            &EvaluationContext {
+                rules: &self.rules,
+                check_base_images: self.check_base_images,
+                baselines: &self.baselines,
+                registry: &self.registry,
+                nodes: &self.nodes,
+                rolled_back: &self.rolled_back,
+                now: now(),
+            },
+        )
+    }
+}
+
+fn points_at(seed: &str) -> TagFacts {
+    TagFacts {
+        digest: Some(digest(seed)),
+        ..TagFacts::default()
+    }
+}
+
+fn container(name: &str, image: &str) -> TemplateContainer {
+    TemplateContainer {
+        name: name.into(),
+        image: image.into(),
+        init: false,
+    }
+}
+
+/// A current-revision pod running `image` as `imageID` digest `seed`.
+fn pod(name: &str, containers: &[(&str, &str, &str)]) -> PodSnapshot {
+    PodSnapshot {
+        name: name.into(),
+        node: Some("node-a".into()),
+        current_revision: true,
+        containers: containers
+            .iter()
+            .map(|(container, image, seed)| PodContainer {
+                name: (*container).into(),
+                init: false,
+                image: (*image).into(),
+                image_id: Some(format!("docker.io/library/nginx@{}", digest(seed))),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn an_nginx_with_a_newer_minor_is_outdated_and_pinned_to_the_candidates_digest() {
+    let world = World::storefront()
+        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
+        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let findings = world.evaluate(
+        &[container("web", "nginx:1.29.8-alpine")],
+        &[pod("web-7d9f-abcde", &[("web", "nginx:1.29.8-alpine", "1.29.8")])],
+    );
+    let web = &findings.containers[0];
+    assert_eq!(web.state, FindingState::Outdated);
+    assert_eq!(
+        web.candidate.as_ref().map(ToString::to_string),
+        Some(format!("docker.io/library/nginx:1.31.4-alpine@{}", digest("1.31.4")))
+    );
+    assert_eq!(web.change_reason, Some(ChangeReason::NewerVersion));
+    assert_eq!(
+        web.current.as_ref().map(ToString::to_string),
+        Some(format!("docker.io/library/nginx:1.29.8-alpine@{}", digest("1.29.8")))
+    );
+    assert!(
+        web.reason.starts_with("1.31.4-alpine is the newest allowed"),
+        "{}",
+        web.reason
+    );
+    assert_eq!(web.running_digests, [digest("1.29.8")]);
+    assert!(web.actionable);
+}
+
+#[test]
+fn a_candidate_whose_digest_is_unknown_is_reported_without_a_pin() {
+    let world = World::storefront().tag(NGINX, "1.29.8-alpine", points_at("1.29.8"));
+    let findings = world.evaluate(&[container("web", "nginx:1.29.8-alpine")], &[]);
+    let web = &findings.containers[0];
+    assert_eq!(web.state, FindingState::Outdated);
+    assert_eq!(
+        web.candidate.as_ref().map(ToString::to_string).as_deref(),
+        Some("docker.io/library/nginx:1.31.4-alpine")
+    );
+    assert!(
+        web.reason
+            .contains("digest of 1.31.4-alpine unknown, so it cannot be pinned yet"),
+        "{}",
+        web.reason
+    );
+}
+
+#[test]
+fn an_unreachable_registry_is_unknown_never_up_to_date() {
+    let mut world = World::storefront();
+    world
+        .registry
+        .tags
+        .insert(NGINX.into(), Err("registry docker.io answered 503 three times".into()));
+    world.registry.tag_facts.insert(
+        (NGINX.into(), "1.31.4-alpine".into()),
+        Err("registry docker.io answered 503 three times".into()),
+    );
+    let findings = world.evaluate(
+        &[container("web", "nginx:1.31.4-alpine")],
+        &[pod("web-1", &[("web", "nginx:1.31.4-alpine", "1.31.4")])],
+    );
+    let web = &findings.containers[0];
+    assert_eq!(web.state, FindingState::Unknown);
+    assert_eq!(
+        web.reason,
+        "tags unknown (registry docker.io answered 503 three times); digest of 1.31.4-alpine unknown (registry docker.io answered 503 three times)"
+    );
+}
+
+#[test]
+fn the_newest_tag_running_its_current_digest_is_up_to_date() {
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let findings = world.evaluate(
+        &[container("web", "nginx:1.31.4-alpine")],
+        &[pod("web-1", &[("web", "nginx:1.31.4-alpine", "1.31.4")])],
+    );
+    assert_eq!(findings.containers[0].state, FindingState::UpToDate);
+    assert!(
+        findings.containers[0]
+            .reason
+            .starts_with("no newer tag allowed for 1.31.4-alpine")
+    );
+}
+
+#[test]
+fn a_tag_rebuilt_since_the_pods_pulled_it_is_digest_drift() {
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4 rebuilt"));
+    let findings = world.evaluate(
+        &[container("web", "nginx:1.31.4-alpine")],
+        &[pod("web-1", &[("web", "nginx:1.31.4-alpine", "1.31.4")])],
+    );
+    let web = &findings.containers[0];
+    assert_eq!(web.state, FindingState::DigestDrift);
+    assert_eq!(web.change_reason, Some(ChangeReason::DigestDrift));
+    assert_eq!(
+        web.reason,
+        format!(
+            "1.31.4-alpine now points at {}; pods run {}",
+            digest("1.31.4 rebuilt").short(),
+            digest("1.31.4").short()
+        )
+    );
+    assert_eq!(
+        web.candidate.as_ref().map(ToString::to_string),
+        Some(format!(
+            "docker.io/library/nginx:1.31.4-alpine@{}",
+            digest("1.31.4 rebuilt")
+        ))
+    );
+}
+
+#[test]
+fn pods_that_pulled_a_tag_at_different_times_are_digest_drift() {
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4 rebuilt"));
+    let findings = world.evaluate(
+        &[container("web", "nginx:1.31.4-alpine")],
+        &[
+            pod("web-1", &[("web", "nginx:1.31.4-alpine", "1.31.4")]),
+            pod("web-2", &[("web", "nginx:1.31.4-alpine", "1.31.4 rebuilt")]),
+        ],
+    );
+    assert_eq!(findings.containers[0].state, FindingState::DigestDrift);
+    assert_eq!(findings.containers[0].running_digests.len(), 2);
+}
+
+#[test]
+fn a_platform_manifest_of_the_tags_index_is_the_same_image() {
+    let facts = TagFacts {
+        digest: Some(digest("index")),
+        platform_digests: vec![digest("linux/amd64"), digest("linux/arm64")],
+        ..TagFacts::default()
+    };
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", facts);
+    let findings = world.evaluate(
+        &[container("web", "nginx:1.31.4-alpine")],
+        &[
+            pod("web-1", &[("web", "nginx:1.31.4-alpine", "linux/amd64")]),
+            pod("web-2", &[("web", "nginx:1.31.4-alpine", "index")]),
+        ],
+    );
+    assert_eq!(
+        findings.containers[0].state,
+        FindingState::UpToDate,
+        "{}",
+        findings.containers[0].reason
+    );
+}
+
+#[test]
+fn bare_image_ids_compare_with_config_digests_or_stay_unknown() {
+    let mut running = pod("web-1", &[("web", "nginx:1.31.4-alpine", "unused")]);
+    running.containers[0].image_id = Some(digest("config").to_string());
+    let known = TagFacts {
+        config_digests: vec![digest("config")],
+        ..points_at("1.31.4")
+    };
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", known);
+    let findings = world.evaluate(
+        &[container("web", "nginx:1.31.4-alpine")],
+        std::slice::from_ref(&running),
+    );
+    assert_eq!(findings.containers[0].state, FindingState::UpToDate);
+
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let findings = world.evaluate(&[container("web", "nginx:1.31.4-alpine")], &[running]);
+    assert_eq!(findings.containers[0].state, FindingState::Unknown);
+    assert_eq!(
+        findings.containers[0].reason,
+        "the pods report image IDs that cannot be compared with the registry"
+    );
+}
+
+#[test]
+fn a_pinned_digest_behind_its_tag_is_digest_drift() {
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4 rebuilt"));
+    let image = format!("nginx:1.31.4-alpine@{}", digest("1.31.4"));
+    let findings = world.evaluate(
+        &[container("web", &image)],
+        &[pod("web-1", &[("web", &image, "1.31.4")])],
+    );
+    let web = &findings.containers[0];
+    assert_eq!(web.state, FindingState::DigestDrift);
+    assert_eq!(
+        web.reason,
+        format!(
+            "pinned {} but 1.31.4-alpine now points at {}",
+            digest("1.31.4").short(),
+            digest("1.31.4 rebuilt").short()
+        )
+    );
+}
+
+fn built_on_node(current: Result<Digest, String>) -> TagFacts {
+    TagFacts {
+        base: Some(BaseFacts {
+            name: "docker.io/library/node:22.21-alpine3.22".into(),
+            built_on: Some(digest("node 22.21 old")),
+            current,
+        }),
+        ..points_at("storefront 2.14.1")
+    }
+}
+
+#[test]
+fn an_image_built_on_a_patched_base_is_base_outdated() {
+    let world = World::storefront().tag(APP, "2.14.1", built_on_node(Ok(digest("node 22.21 new"))));
+    let findings = world.evaluate(
+        &[container("app", "ghcr.io/acme/storefront:2.14.1")],
+        &[pod(
+            "web-1",
+            &[("app", "ghcr.io/acme/storefront:2.14.1", "storefront 2.14.1")],
+        )],
+    );
+    let app = &findings.containers[0];
+    assert_eq!(app.state, FindingState::BaseOutdated);
+    assert_eq!(app.change_reason, Some(ChangeReason::BaseImageOutdated));
+    assert_eq!(
+        app.reason,
+        "base docker.io/library/node:22.21-alpine3.22 now resolves to another digest"
+    );
+    let base = app.base.as_ref().expect("base reported");
+    assert_eq!(base.built_on, Some(digest("node 22.21 old").to_string()));
+    assert_eq!(base.current, Some(digest("node 22.21 new").to_string()));
+}
+
+#[test]
+fn a_base_that_cannot_be_resolved_is_unknown() {
+    let world = World::storefront().tag(APP, "2.14.1", built_on_node(Err("ghcr.io: 401 Unauthorized".into())));
+    let findings = world.evaluate(&[container("app", "ghcr.io/acme/storefront:2.14.1")], &[]);
+    assert_eq!(findings.containers[0].state, FindingState::Unknown);
+    assert_eq!(
+        findings.containers[0].reason,
+        "base docker.io/library/node:22.21-alpine3.22 unknown (ghcr.io: 401 Unauthorized)"
+    );
+}
+
+#[test]
+fn base_images_are_ignored_when_the_policy_does_not_ask() {
+    let mut world = World::storefront().tag(APP, "2.14.1", built_on_node(Ok(digest("node 22.21 new"))));
+    world.check_base_images = false;
+    let findings = world.evaluate(&[container("app", "ghcr.io/acme/storefront:2.14.1")], &[]);
+    assert_eq!(findings.containers[0].state, FindingState::UpToDate);
+    assert!(findings.containers[0].base.is_none());
+}
+
+#[test]
+fn an_outdated_image_mentions_its_outdated_base_too() {
+    let facts = TagFacts {
+        base: Some(BaseFacts {
+            name: "docker.io/library/alpine:3.22".into(),
+            built_on: Some(digest("alpine old")),
+            current: Ok(digest("alpine new")),
+        }),
+        ..points_at("1.29.8")
+    };
+    let world = World::storefront()
+        .tag(NGINX, "1.29.8-alpine", facts)
+        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let findings = world.evaluate(&[container("web", "nginx:1.29.8-alpine")], &[]);
+    assert_eq!(findings.containers[0].state, FindingState::Outdated);
+    assert!(
+        findings.containers[0]
+            .reason
+            .ends_with("; base docker.io/library/alpine:3.22 now resolves to another digest")
+    );
+}
+
+#[test]
+fn latest_followed_by_digest_is_current_or_drifted() {
+    let world = World::storefront().tag(APP, "latest", points_at("app latest"));
+    let current = world.evaluate(
+        &[container("app", "ghcr.io/acme/storefront")],
+        &[pod("web-1", &[("app", "ghcr.io/acme/storefront", "app latest")])],
+    );
+    assert_eq!(current.containers[0].state, FindingState::UpToDate);
+    assert_eq!(current.containers[0].reason, "latest points at the digest the pods run");
+
+    let drifted = world.evaluate(
+        &[container("app", "ghcr.io/acme/storefront")],
+        &[pod("web-1", &[("app", "ghcr.io/acme/storefront", "app yesterday")])],
+    );
+    assert_eq!(drifted.containers[0].state, FindingState::DigestDrift);
+}
+
+#[test]
+fn a_name_tag_under_a_version_rule_cannot_be_called_up_to_date() {
+    let world = World::storefront().tag(NGINX, "latest", points_at("latest"));
+    let findings = world.evaluate(
+        &[container("web", "nginx:latest")],
+        &[pod("web-1", &[("web", "nginx:latest", "latest")])],
+    );
+    assert_eq!(findings.containers[0].state, FindingState::Unknown);
+    assert!(findings.containers[0].reason.starts_with("`latest` is not a version"));
+}
+
+#[test]
+fn images_no_rule_governs_are_left_out_and_unreadable_ones_are_unknown() {
+    let world = World::storefront();
+    let findings = world.evaluate(
+        &[
+            container("exporter", "quay.io/prometheus/nginx-exporter:1.4.0"),
+            container("broken", "Nginx:1.25"),
+        ],
+        &[],
+    );
+    assert_eq!(findings.containers.len(), 1);
+    assert_eq!(findings.containers[0].name, "broken");
+    assert_eq!(findings.containers[0].state, FindingState::Unknown);
+    assert!(
+        findings.containers[0]
+            .reason
+            .starts_with("the image reference cannot be read: image `Nginx:1.25`")
+    );
+}
+
+#[test]
+fn a_report_only_rule_reports_but_is_not_actionable() {
+    let spec =
+        serde_json::from_value(serde_json::json!({"images": [{"match": "nginx", "update": "none"}]})).expect("spec");
+    let mut world = World::storefront().tag(NGINX, "1.29.8-alpine", points_at("1.29.8"));
+    world.rules = ImageRules::compile(&spec).expect("rules");
+    let findings = world.evaluate(&[container("web", "nginx:1.29.8-alpine")], &[]);
+    assert_eq!(findings.containers[0].state, FindingState::Outdated);
+    assert!(!findings.containers[0].actionable);
+    assert!(findings.containers[0].reason.ends_with("; report only (update: none)"));
+}
+
+#[test]
+fn containers_come_before_init_containers() {
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let init = TemplateContainer {
+        name: "config".into(),
+        image: "nginx:1.31.4-alpine".into(),
+        init: true,
+    };
+    let findings = world.evaluate(&[init, container("web", "nginx:1.31.4-alpine")], &[]);
+    let order: Vec<(&str, bool)> = findings.containers.iter().map(|c| (c.name.as_str(), c.init)).collect();
+    assert_eq!(order, [("web", false), ("config", true)]);
+}
+
+#[test]
+fn pods_off_their_template_are_drift_with_the_likely_cause() {
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let mut stuck = pod("web-old-1", &[("web", "nginx:1.30.4-alpine", "1.30.4")]);
+    stuck.current_revision = false;
+    let edited = pod("web-new-1", &[("web", "nginx:1.31.3-alpine", "1.31.3")]);
+    let findings = world.evaluate(&[container("web", "nginx:1.31.4-alpine")], &[stuck, edited]);
+    let reasons: Vec<(&str, &str)> = findings
+        .pods
+        .iter()
+        .map(|p| (p.pod.as_str(), p.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "web-old-1",
+                "belongs to an earlier revision (a rollout has not finished): template says nginx:1.31.4-alpine"
+            ),
+            (
+                "web-new-1",
+                "changed outside its template: runs nginx:1.31.3-alpine where the template says nginx:1.31.4-alpine"
+            ),
+        ]
+    );
+    let status = findings.report_status();
+    assert_eq!(status.drifted, 2);
+}
+
+#[test]
+fn an_injected_sidecar_below_its_baseline_is_runtime_outdated() {
+    let mut world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    world
+        .baselines
+        .sidecars
+        .insert("istio-proxy".into(), "docker.io/istio/proxyv2:1.27.3".into());
+    let findings = world.evaluate(
+        &[container("web", "nginx:1.31.4-alpine")],
+        &[
+            pod(
+                "web-1",
+                &[
+                    ("web", "nginx:1.31.4-alpine", "1.31.4"),
+                    ("istio-proxy", "docker.io/istio/proxyv2:1.26.4", "proxy 1.26.4"),
+                ],
+            ),
+            pod(
+                "web-2",
+                &[
+                    ("web", "nginx:1.31.4-alpine", "1.31.4"),
+                    ("istio-proxy", "docker.io/istio/proxyv2:1.27.3", "proxy 1.27.3"),
+                ],
+            ),
+        ],
+    );
+    let sidecars: Vec<(&str, FindingState)> = findings
+        .containers
+        .iter()
+        .filter(|c| c.injected)
+        .map(|c| (c.image.as_str(), c.state))
+        .collect();
+    assert_eq!(
+        sidecars,
+        [
+            ("docker.io/istio/proxyv2:1.26.4", FindingState::RuntimeOutdated),
+            ("docker.io/istio/proxyv2:1.27.3", FindingState::UpToDate),
+        ]
+    );
+    let outdated = findings
+        .containers
+        .iter()
+        .find(|c| c.state == FindingState::RuntimeOutdated)
+        .expect("outdated");
+    assert_eq!(outdated.change_reason, Some(ChangeReason::RuntimeOutdated));
+    assert_eq!(
+        outdated.reason,
+        "the sidecar baseline is docker.io/istio/proxyv2:1.27.3"
+    );
+}
+
+#[test]
+fn nodes_below_the_minimums_are_reported_per_component() {
+    let mut world = World::storefront();
+    world.baselines.kubelet = Some("1.33.4".into());
+    world
+        .baselines
+        .container_runtimes
+        .insert("containerd".into(), "1.7.20".into());
+    world.baselines.kernel = Some("6.1.0".into());
+    world.nodes.insert(
+        "node-a".into(),
+        NodeSnapshot {
+            kubelet: Some("v1.32.9".into()),
+            container_runtime: Some("containerd://1.7.13".into()),
+            kernel: Some("6.1.0-18-amd64".into()),
+        },
+    );
+    let findings = world.evaluate(&[], &[pod("web-1", &[])]);
+    let components: Vec<(&str, &str, &str)> = findings
+        .nodes
+        .iter()
+        .map(|n| (n.component.as_str(), n.version.as_str(), n.minimum.as_str()))
+        .collect();
+    assert_eq!(
+        components,
+        [
+            ("kubelet", "v1.32.9", "1.33.4"),
+            ("containerRuntime", "1.7.13", "1.7.20")
+        ]
+    );
+}
+
+#[test]
+fn versions_compare_numerically_not_as_text() {
+    assert!(version_below("v1.33.4", "1.33.10"));
+    assert!(!version_below("1.33.10", "1.33.4"));
+    assert!(!version_below("6.1.0-18-amd64", "6.1.0"));
+    assert!(version_below("1.7", "1.7.1"));
+    assert!(!version_below("v1.33.4+k3s1", "1.33.4"));
+    assert!(!version_below("unknown", "1.0"));
+}
+
+#[test]
+fn the_report_status_counts_by_state() {
+    let world = World::storefront()
+        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
+        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"))
+        .tag(APP, "2.14.1", built_on_node(Ok(digest("node 22.21 new"))));
+    let findings = world.evaluate(
+        &[
+            container("web", "nginx:1.29.8-alpine"),
+            container("app", "ghcr.io/acme/storefront:2.14.1"),
+        ],
+        &[],
+    );
+    let status = findings.report_status();
+    assert_eq!((status.outdated, status.drifted, status.base_outdated), (1, 0, 1));
+    assert_eq!(
+        status.containers[0].candidate,
+        Some(format!("docker.io/library/nginx:1.31.4-alpine@{}", digest("1.31.4")))
+    );
+}
