@@ -82,7 +82,7 @@ pub struct PatchPolicySpec {
 
     /// Per-image rules; the first rule whose `match` fits an image's
     /// normalized repository wins. Images no rule matches are not governed.
-    /// Empty or absent: every image follows a rule with `match: "*"` and the
+    /// Empty or absent: every image follows a rule with `match: "**"` and the
     /// defaults below.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
@@ -184,8 +184,10 @@ pub enum UpdateStrategy {
 #[x_kube(validation = Rule::new("!has(self.constraint) || self.update in ['patch', 'minor', 'major']").message("constraint applies only when update is patch, minor or major").field_path(".constraint"))]
 pub struct ImageRule {
     /// Glob over the normalized repository (registry host included): `*`
-    /// matches within one path segment, `**` across segments. Examples:
-    /// `docker.io/library/nginx`, `ghcr.io/acme/*`, `**`.
+    /// matches within one path segment, `**` across segments, `?` one
+    /// character. Examples: `docker.io/library/nginx`, `ghcr.io/acme/*`,
+    /// `**` (every image). A pattern without a registry host is read as
+    /// Docker Hub's: `nginx` means `docker.io/library/nginx`.
     #[serde(rename = "match")]
     #[schemars(length(min = 1, max = 255))]
     pub repository: String,

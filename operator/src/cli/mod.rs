@@ -6,6 +6,7 @@
 
 pub mod crd;
 mod version;
+mod window;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -34,9 +35,9 @@ enum Command {
     /// Check the images in Kubernetes manifests on disk against their
     /// registries, for CI. (Not built yet.)
     Scan(PendingArgs),
-    /// Show whether a ChangeWindow is open and when it opens next.
-    /// (Not built yet.)
-    Window(PendingArgs),
+    /// Show whether a ChangeWindow (read from a YAML file) is open at an
+    /// instant and why, and its next openings in local time and UTC.
+    Window(window::WindowArgs),
     /// Print refit's CustomResourceDefinitions as one multi-document YAML
     /// stream, or write one file per kind with --output-dir.
     Crd(CrdArgs),
@@ -73,7 +74,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(_) => not_built_yet("run", 7),
         Command::Scan(_) => not_built_yet("scan", 8),
-        Command::Window(_) => not_built_yet("window", 4),
+        Command::Window(args) => window::run(args),
         Command::Crd(args) => report(crd::run(args.output_dir.as_deref())),
         Command::Version(args) => report(version::run(args.output)),
     }

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::{
+    FastMap,
     policy::ImageRules,
     reference::{Digest, ImageReference},
     selection::{Outcome, RolledBackTags, Selection, select},
@@ -98,26 +99,66 @@ pub struct BaseFacts {
 /// `Err`, is missing data and makes findings `Unknown`.
 #[derive(Debug, Clone, Default)]
 pub struct RegistryFacts {
-    /// Tag lists.
-    pub tags: HashMap<String, Result<TagIndex, String>>,
-    /// Facts about individual tags, by repository and tag.
-    pub tag_facts: HashMap<(String, String), Result<TagFacts, String>>,
+    repositories: FastMap<String, RepositoryFacts>,
+}
+
+/// What the registry said about one repository.
+#[derive(Debug, Clone, Default)]
+pub struct RepositoryFacts {
+    /// The tag list, or why it is unknown; `None` when it was not fetched.
+    pub tags: Option<Result<TagIndex, String>>,
+    /// Facts about individual tags (those in use and their candidates).
+    pub tag_facts: FastMap<String, Result<TagFacts, String>>,
 }
 
 impl RegistryFacts {
-    fn tags(&self, repository: &str) -> Result<&TagIndex, String> {
-        match self.tags.get(repository) {
+    /// Records a repository's tag list, or why it could not be read.
+    pub fn set_tags(&mut self, repository: &str, tags: Result<TagIndex, String>) {
+        self.repositories.entry(repository.to_owned()).or_default().tags = Some(tags);
+    }
+
+    /// Records what is known (or why nothing is) about one tag.
+    pub fn insert_tag(&mut self, repository: &str, tag: &str, facts: Result<TagFacts, String>) {
+        self.repositories
+            .entry(repository.to_owned())
+            .or_default()
+            .tag_facts
+            .insert(tag.to_owned(), facts);
+    }
+
+    /// The facts of one repository.
+    pub fn repository(&self, repository: &str) -> Option<&RepositoryFacts> {
+        self.repositories.get(repository)
+    }
+
+    fn lookup<'r>(&self, repository: &'r str) -> Lookup<'r, '_> {
+        Lookup {
+            repository,
+            facts: self.repository(repository),
+        }
+    }
+}
+
+/// One repository's facts, with the reason when one is missing.
+struct Lookup<'r, 'f> {
+    repository: &'r str,
+    facts: Option<&'f RepositoryFacts>,
+}
+
+impl<'f> Lookup<'_, 'f> {
+    fn tags(&self) -> Result<&'f TagIndex, String> {
+        match self.facts.and_then(|f| f.tags.as_ref()) {
             Some(Ok(index)) => Ok(index),
             Some(Err(reason)) => Err(reason.clone()),
-            None => Err(format!("no tag list for {repository}")),
+            None => Err(format!("no tag list for {}", self.repository)),
         }
     }
 
-    fn tag(&self, repository: &str, tag: &str) -> Result<&TagFacts, String> {
-        match self.tag_facts.get(&(repository.to_owned(), tag.to_owned())) {
+    fn tag(&self, tag: &str) -> Result<&'f TagFacts, String> {
+        match self.facts.and_then(|f| f.tag_facts.get(tag)) {
             Some(Ok(facts)) => Ok(facts),
             Some(Err(reason)) => Err(reason.clone()),
-            None => Err(format!("no digest for {repository}:{tag}")),
+            None => Err(format!("no digest for {}:{tag}", self.repository)),
         }
     }
 }
@@ -203,9 +244,53 @@ pub struct WorkloadFindings {
     /// order, then injected sidecars.
     pub containers: Vec<ContainerFinding>,
     /// Pods that run something other than their template.
-    pub pods: Vec<PodDrift>,
+    pub pods: Vec<PodFinding>,
     /// Nodes below the minimums.
     pub nodes: Vec<NodeFinding>,
+}
+
+/// A pod container that runs another image than the template names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodFinding {
+    /// Pod name.
+    pub pod: String,
+    /// Container name.
+    pub container: String,
+    /// Whether it is an init container.
+    pub init: bool,
+    /// The image the pod runs.
+    pub image: String,
+    /// The image the template names.
+    pub template_image: String,
+    /// The digest it runs, if reported.
+    pub running_digest: Option<Digest>,
+    /// Whether the pod belongs to the current revision: then it was changed
+    /// by hand; otherwise a rollout has not finished.
+    pub hand_edited: bool,
+}
+
+impl PodFinding {
+    /// The DriftReport entry.
+    pub fn to_report(&self) -> PodDrift {
+        let reason = if self.hand_edited {
+            format!(
+                "changed outside its template: runs {} where the template says {}",
+                self.image, self.template_image
+            )
+        } else {
+            format!(
+                "belongs to an earlier revision (a rollout has not finished): template says {}",
+                self.template_image
+            )
+        };
+        PodDrift {
+            pod: self.pod.clone(),
+            container: self.container.clone(),
+            image: self.image.clone(),
+            running_digest: self.running_digest.as_ref().map(ToString::to_string),
+            reason,
+        }
+    }
 }
 
 /// An image as a pod reports it running.
@@ -253,52 +338,232 @@ impl RunningImage {
     }
 }
 
-/// Evaluates one workload.
+/// Evaluates one workload. For many workloads, an [`Evaluator`] decides
+/// each distinct image once.
 pub fn evaluate(
     template: &[TemplateContainer],
     pods: &[PodSnapshot],
     context: &EvaluationContext<'_>,
 ) -> WorkloadFindings {
-    let mut ordered: Vec<&TemplateContainer> = template.iter().filter(|c| !c.init).collect();
-    ordered.extend(template.iter().filter(|c| c.init));
-    let mut findings = WorkloadFindings::default();
-    for container in ordered {
-        let running = running_images(pods, container);
-        if let Some(expected) = context.baselines.sidecars.get(&container.name) {
-            findings
-                .containers
-                .push(evaluate_sidecar(container, expected, &running, false));
-        } else if let Some(finding) = evaluate_container(container, &running, context) {
-            findings.containers.push(finding);
-        }
-    }
-    findings
-        .containers
-        .extend(injected_sidecars(template, pods, context.baselines));
-    findings.pods = pod_drift(template, pods);
-    findings.nodes = node_findings(pods, context.nodes, context.baselines);
-    findings
+    Evaluator::new(*context).evaluate(template, pods)
 }
 
-/// Distinct images the current-revision pods run for a template container.
-fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> BTreeSet<RunningImage> {
-    pods.iter()
+/// Evaluates the workloads of one scan. What depends only on the image as
+/// written (its reference, rule, version selection and explanation, base
+/// image) is decided once per distinct image and remembered; what depends
+/// on the pods (the digests they run) is decided per container.
+#[derive(Debug)]
+pub struct Evaluator<'a> {
+    context: EvaluationContext<'a>,
+    /// Image as written → position in `judgements`.
+    seen: FastMap<String, usize>,
+    judgements: Vec<ImageJudgement<'a>>,
+}
+
+/// What refit decides about an image as written, whoever runs it.
+#[derive(Debug)]
+enum ImageJudgement<'a> {
+    /// The reference cannot be read.
+    Unreadable(String),
+    /// No rule governs the repository.
+    Ungoverned,
+    /// Governed, but written by digest only.
+    DigestOnly { actionable: bool },
+    /// Governed, with a tag.
+    Tagged(Box<TaggedImage<'a>>),
+}
+
+#[derive(Debug)]
+struct TaggedImage<'a> {
+    reference: ImageReference,
+    tag: String,
+    actionable: bool,
+    /// The tag's registry facts, or why they are missing.
+    facts: Result<&'a TagFacts, String>,
+    /// Version selection: the candidate tag and the explanation, or why
+    /// tags could not be compared; `None` for `update: digest`.
+    selection: Option<Result<SelectionVerdict, String>>,
+    /// The candidate reference (pinned when the rule asks and the digest is
+    /// known), and whether a change may be proposed for it.
+    candidate: Option<(ImageReference, bool)>,
+    /// A note when the candidate cannot be pinned yet.
+    pin_note: Option<String>,
+    /// The base image: what to report, and whether it is outdated or why
+    /// that is unknown.
+    base: Option<(BaseImageFinding, BaseVerdict)>,
+}
+
+#[derive(Debug)]
+struct SelectionVerdict {
+    candidate: Option<String>,
+    explanation: String,
+    /// Set when the tag could not be compared at all.
+    incomparable: Option<String>,
+}
+
+#[derive(Debug)]
+enum BaseVerdict {
+    Current,
+    Outdated(String),
+    Missing(String),
+    Note(String),
+}
+
+impl<'a> Evaluator<'a> {
+    /// An evaluator for one scan.
+    pub fn new(context: EvaluationContext<'a>) -> Evaluator<'a> {
+        Evaluator {
+            context,
+            seen: FastMap::default(),
+            judgements: Vec::new(),
+        }
+    }
+
+    /// Evaluates one workload.
+    pub fn evaluate(&mut self, template: &[TemplateContainer], pods: &[PodSnapshot]) -> WorkloadFindings {
+        let mut ordered: Vec<&TemplateContainer> = template.iter().filter(|c| !c.init).collect();
+        ordered.extend(template.iter().filter(|c| c.init));
+        let mut findings = WorkloadFindings::default();
+        let baselines = self.context.baselines;
+        for container in ordered {
+            let running = running_images(pods, container);
+            if let Some(expected) = baselines.sidecars.get(&container.name) {
+                findings
+                    .containers
+                    .push(evaluate_sidecar(container, expected, &running, false));
+                continue;
+            }
+            let position = match self.seen.get(&container.image) {
+                Some(&position) => position,
+                None => {
+                    self.judgements.push(judge(&container.image, &self.context));
+                    self.seen.insert(container.image.clone(), self.judgements.len() - 1);
+                    self.judgements.len() - 1
+                }
+            };
+            if let Some(finding) = finish(container, &running, &self.judgements[position]) {
+                findings.containers.push(finding);
+            }
+        }
+        findings.containers.extend(injected_sidecars(template, pods, baselines));
+        findings.pods = pod_drift(template, pods);
+        findings.nodes = node_findings(pods, self.context.nodes, baselines);
+        findings
+    }
+}
+
+/// Distinct images the pods run for a template container (sorted).
+fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> Vec<RunningImage> {
+    let mut running: Vec<RunningImage> = pods
+        .iter()
         .flat_map(|pod| pod.containers.iter())
         .filter(|c| c.name == container.name && c.init == container.init && c.image == container.image)
         .filter_map(|c| c.image_id.as_deref().and_then(RunningImage::parse))
-        .collect()
+        .collect();
+    running.sort_unstable();
+    running.dedup();
+    running
 }
 
-fn digests(running: &BTreeSet<RunningImage>) -> Vec<Digest> {
-    let mut digests: Vec<Digest> = running.iter().map(|r| r.digest().clone()).collect();
+fn digests(running: &[RunningImage]) -> Vec<Digest> {
+    let mut digests: Vec<Digest> = running.iter().map(|r| *r.digest()).collect();
     digests.dedup();
     digests
 }
 
-fn evaluate_container(
+/// Decides what does not depend on the pods.
+fn judge<'a>(image: &str, context: &EvaluationContext<'a>) -> ImageJudgement<'a> {
+    let reference = match ImageReference::parse(image) {
+        Ok(reference) => reference,
+        Err(error) => return ImageJudgement::Unreadable(format!("the image reference cannot be read: {error}")),
+    };
+    let repository = reference.name();
+    let Some(rule) = context.rules.rule_for(&repository) else {
+        return ImageJudgement::Ungoverned;
+    };
+    let actionable = rule.update != UpdateStrategy::None;
+    let Some(tag) = reference.effective_tag().map(str::to_owned) else {
+        return ImageJudgement::DigestOnly { actionable };
+    };
+    let facts = context.registry.lookup(&repository);
+    let tag_facts = facts.tag(&tag);
+
+    let selection = (rule.update != UpdateStrategy::Digest).then(|| {
+        facts
+            .tags()
+            .map_err(|reason| format!("tags unknown ({reason})"))
+            .map(|index| {
+                let empty = RolledBackTags::new();
+                let rolled_back = context.rolled_back.get(&repository).unwrap_or(&empty);
+                let selection = select(&tag, rule, index, context.now, rolled_back);
+                SelectionVerdict {
+                    candidate: selection.candidate().map(str::to_owned),
+                    explanation: selection.to_string(),
+                    incomparable: selection_note(&selection),
+                }
+            })
+    });
+
+    let mut candidate = None;
+    let mut pin_note = None;
+    if let Some(Ok(SelectionVerdict {
+        candidate: Some(candidate_tag),
+        ..
+    })) = &selection
+    {
+        let digest = match facts.tag(candidate_tag) {
+            Ok(TagFacts {
+                digest: Some(digest), ..
+            }) => Some(*digest),
+            _ => None,
+        };
+        // A change that must be pinned waits until the digest is known.
+        let proposable = !(rule.pin_digest && digest.is_none());
+        if !proposable {
+            pin_note = Some(format!("digest of {candidate_tag} unknown, so it cannot be pinned yet"));
+        }
+        let pinned = if rule.pin_digest { digest } else { None };
+        candidate = Some((reference.with_tag_and_digest(Some(candidate_tag), pinned), proposable));
+    }
+
+    let base = match (&tag_facts, context.check_base_images) {
+        (Ok(TagFacts { base: Some(base), .. }), true) => {
+            let current = base.current.as_ref().ok();
+            let finding = BaseImageFinding {
+                name: base.name.clone(),
+                built_on: base.built_on.as_ref().map(ToString::to_string),
+                current: current.map(ToString::to_string),
+            };
+            let verdict = match (&base.built_on, &base.current) {
+                (Some(built_on), Ok(current)) if built_on != current => {
+                    BaseVerdict::Outdated(format!("base {} now resolves to another digest", base.name))
+                }
+                (Some(_), Ok(_)) => BaseVerdict::Current,
+                (None, _) => BaseVerdict::Note(format!("base {} names no digest", base.name)),
+                (_, Err(reason)) => BaseVerdict::Missing(format!("base {} unknown ({reason})", base.name)),
+            };
+            Some((finding, verdict))
+        }
+        _ => None,
+    };
+
+    ImageJudgement::Tagged(Box::new(TaggedImage {
+        reference,
+        tag,
+        actionable,
+        facts: tag_facts,
+        selection,
+        candidate,
+        pin_note,
+        base,
+    }))
+}
+
+/// Combines the image's judgement with what the pods run.
+fn finish(
     container: &TemplateContainer,
-    running: &BTreeSet<RunningImage>,
-    context: &EvaluationContext<'_>,
+    running: &[RunningImage],
+    judgement: &ImageJudgement<'_>,
 ) -> Option<ContainerFinding> {
     let mut finding = ContainerFinding {
         name: container.name.clone(),
@@ -314,53 +579,43 @@ fn evaluate_container(
         base: None,
         current: None,
     };
-    let reference = match ImageReference::parse(&container.image) {
-        Ok(reference) => reference,
-        Err(error) => {
-            finding.reason = format!("the image reference cannot be read: {error}");
+    let image = match judgement {
+        ImageJudgement::Unreadable(reason) => {
+            finding.reason = reason.clone();
             return Some(finding);
         }
+        ImageJudgement::Ungoverned => return None,
+        ImageJudgement::DigestOnly { actionable } => {
+            finding.actionable = *actionable;
+            finding.reason =
+                "referenced by digest only, so its version cannot be told; write the tag too (repo:tag@sha256:…)"
+                    .into();
+            return Some(finding);
+        }
+        ImageJudgement::Tagged(image) => image,
     };
-    let repository = reference.name();
-    // Images no rule matches are not governed and not reported.
-    let rule = context.rules.rule_for(&repository)?;
-    finding.actionable = rule.update != UpdateStrategy::None;
-
-    let Some(tag) = reference.effective_tag() else {
-        finding.reason =
-            "referenced by digest only, so its version cannot be told; write the tag too (repo:tag@sha256:…)".into();
-        return Some(finding);
-    };
+    let tag = image.tag.as_str();
+    finding.actionable = image.actionable;
     let mut missing: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
-    let tag_facts = context.registry.tag(&repository, tag);
-    let written_digest = reference.digest().cloned();
-    let current_digest = written_digest.clone().or_else(|| {
-        // Without a pinned digest the pods' single digest is what runs.
-        match running.iter().collect::<Vec<_>>().as_slice() {
-            [RunningImage::Manifest(digest)] => Some(digest.clone()),
-            _ => None,
-        }
-    });
-    finding.current = Some(reference.with_tag_and_digest(Some(tag), current_digest));
 
-    // Newer versions.
-    let mut selection: Option<Selection> = None;
-    if rule.update != UpdateStrategy::Digest {
-        match context.registry.tags(&repository) {
-            Ok(index) => {
-                let empty = RolledBackTags::new();
-                let rolled_back = context.rolled_back.get(&repository).unwrap_or(&empty);
-                selection = Some(select(tag, rule, index, context.now, rolled_back));
-            }
-            Err(reason) => missing.push(format!("tags unknown ({reason})")),
-        }
+    let written_digest = image.reference.digest();
+    // Without a pinned digest, the pods' single digest is what runs.
+    let single_running = match running {
+        [RunningImage::Manifest(digest)] => Some(*digest),
+        _ => None,
+    };
+    let current_digest = written_digest.copied().or(single_running);
+    finding.current = Some(image.reference.pinned(current_digest));
+
+    if let Some(Err(reason)) = &image.selection {
+        missing.push(reason.clone());
     }
 
     // The tag's digest against what runs.
     let mut drift: Option<String> = None;
-    match &tag_facts {
-        Ok(facts) => match (&facts.digest, &written_digest) {
+    match &image.facts {
+        Ok(facts) => match (&facts.digest, written_digest) {
             (Some(now_digest), Some(pinned)) if now_digest != pinned && !facts.platform_digests.contains(pinned) => {
                 drift = Some(format!(
                     "pinned {} but {tag} now points at {}",
@@ -369,15 +624,20 @@ fn evaluate_container(
                 ));
             }
             (Some(now_digest), _) => {
-                let verdicts: Vec<Option<bool>> = running.iter().map(|image| image.is(facts)).collect();
-                if verdicts.contains(&Some(false)) {
-                    let running_short: Vec<&str> = running.iter().map(|r| r.digest().short()).collect();
+                let mut disagrees = false;
+                let mut undecidable = false;
+                for verdict in running.iter().map(|r| r.is(facts)) {
+                    disagrees |= verdict == Some(false);
+                    undecidable |= verdict.is_none();
+                }
+                if disagrees {
+                    let running_short: Vec<String> = running.iter().map(|r| r.digest().short().to_string()).collect();
                     drift = Some(format!(
                         "{tag} now points at {}; pods run {}",
                         now_digest.short(),
                         running_short.join(", ")
                     ));
-                } else if verdicts.contains(&None) {
+                } else if undecidable {
                     missing.push("the pods report image IDs that cannot be compared with the registry".into());
                 }
             }
@@ -386,44 +646,27 @@ fn evaluate_container(
         Err(reason) => missing.push(format!("digest of {tag} unknown ({reason})")),
     }
 
-    // The base image.
     let mut base_outdated: Option<String> = None;
-    if context.check_base_images
-        && let Ok(TagFacts { base: Some(base), .. }) = &tag_facts
-    {
-        let current = base.current.as_ref().ok().cloned();
-        finding.base = Some(BaseImageFinding {
-            name: base.name.clone(),
-            built_on: base.built_on.as_ref().map(ToString::to_string),
-            current: current.as_ref().map(ToString::to_string),
-        });
-        match (&base.built_on, &base.current) {
-            (Some(built_on), Ok(current)) if built_on != current => {
-                base_outdated = Some(format!("base {} now resolves to another digest", base.name));
-            }
-            (Some(_), Ok(_)) => {}
-            (None, _) => notes.push(format!("base {} names no digest", base.name)),
-            (_, Err(reason)) => missing.push(format!("base {} unknown ({reason})", base.name)),
+    if let Some((base, verdict)) = &image.base {
+        finding.base = Some(base.clone());
+        match verdict {
+            BaseVerdict::Current => {}
+            BaseVerdict::Outdated(reason) => base_outdated = Some(reason.clone()),
+            BaseVerdict::Missing(reason) => missing.push(reason.clone()),
+            BaseVerdict::Note(note) => notes.push(note.clone()),
         }
     }
 
-    let candidate_tag = selection.as_ref().and_then(Selection::candidate).map(str::to_owned);
-    if let Some(candidate_tag) = candidate_tag {
-        let explanation = selection.as_ref().map(ToString::to_string).unwrap_or_default();
-        let digest = match context.registry.tag(&repository, &candidate_tag) {
-            Ok(TagFacts {
-                digest: Some(digest), ..
-            }) => Some(digest.clone()),
-            _ => None,
-        };
-        if rule.pin_digest && digest.is_none() {
-            notes.push(format!("digest of {candidate_tag} unknown, so it cannot be pinned yet"));
-        }
+    let verdict = image.selection.as_ref().and_then(|s| s.as_ref().ok());
+    let incomparable = verdict.and_then(|v| v.incomparable.clone());
+    if let (Some((candidate, proposable)), Some(verdict)) = (&image.candidate, verdict) {
         finding.state = FindingState::Outdated;
-        finding.change_reason = Some(ChangeReason::NewerVersion);
-        finding.candidate =
-            Some(reference.with_tag_and_digest(Some(&candidate_tag), if rule.pin_digest { digest } else { None }));
-        finding.reason = explanation;
+        if *proposable {
+            finding.change_reason = Some(ChangeReason::NewerVersion);
+        }
+        finding.candidate = Some(candidate.clone());
+        finding.reason = verdict.explanation.clone();
+        notes.extend(image.pin_note.clone());
         notes.extend(drift);
         notes.extend(base_outdated);
     } else if let Some(drift) = drift {
@@ -431,31 +674,31 @@ fn evaluate_container(
         finding.change_reason = Some(ChangeReason::DigestDrift);
         if let Ok(TagFacts {
             digest: Some(digest), ..
-        }) = &tag_facts
+        }) = &image.facts
         {
-            finding.candidate = Some(reference.with_tag_and_digest(Some(tag), Some(digest.clone())));
+            finding.candidate = Some(image.reference.pinned(Some(*digest)));
         }
         finding.reason = drift;
         notes.extend(base_outdated);
-        notes.extend(selection_note(selection.as_ref()));
+        notes.extend(incomparable);
     } else if let Some(base_outdated) = base_outdated {
         finding.state = FindingState::BaseOutdated;
         finding.change_reason = Some(ChangeReason::BaseImageOutdated);
         finding.reason = base_outdated;
-        notes.extend(selection_note(selection.as_ref()));
+        notes.extend(incomparable);
     } else if !missing.is_empty() {
         finding.state = FindingState::Unknown;
         finding.reason = missing.join("; ");
         missing.clear();
-    } else if let Some(note) = selection_note(selection.as_ref()) {
+    } else if let Some(note) = incomparable {
         // The digest is current, but whether a newer version exists could
         // not be told: that is not "up to date".
         finding.state = FindingState::Unknown;
         finding.reason = note;
     } else {
         finding.state = FindingState::UpToDate;
-        finding.reason = match &selection {
-            Some(selection) => selection.to_string(),
+        finding.reason = match verdict {
+            Some(verdict) => verdict.explanation.clone(),
             None => format!("{tag} points at the digest the pods run"),
         };
     }
@@ -465,24 +708,30 @@ fn evaluate_container(
     if !notes.is_empty() {
         finding.reason = format!("{}; {}", finding.reason, notes.join("; "));
     }
-    if !finding.actionable && finding.change_reason.is_some() {
+    let found_something = matches!(
+        finding.state,
+        FindingState::Outdated | FindingState::DigestDrift | FindingState::BaseOutdated
+    );
+    if !finding.actionable && found_something {
         finding.reason.push_str("; report only (update: none)");
     }
     Some(finding)
 }
 
-/// When the main finding is something else, why there was no newer version
-/// is worth a word only if the tag could not be compared at all.
-fn selection_note(selection: Option<&Selection>) -> Option<String> {
-    selection
-        .filter(|s| matches!(s.outcome, Outcome::CurrentNotAVersion | Outcome::LevelFinerThanTag))
-        .map(ToString::to_string)
+/// Whether the tag could be compared at all: if not, the explanation is
+/// worth a word even when the main finding is something else.
+fn selection_note(selection: &Selection<'_>) -> Option<String> {
+    matches!(
+        selection.outcome,
+        Outcome::CurrentNotAVersion | Outcome::LevelFinerThanTag
+    )
+    .then(|| selection.to_string())
 }
 
 fn evaluate_sidecar(
     container: &TemplateContainer,
     expected: &str,
-    running: &BTreeSet<RunningImage>,
+    running: &[RunningImage],
     injected: bool,
 ) -> ContainerFinding {
     let mut finding = ContainerFinding {
@@ -560,7 +809,7 @@ fn injected_sidecars(
 }
 
 /// Pods whose containers run another image than the template names.
-fn pod_drift(template: &[TemplateContainer], pods: &[PodSnapshot]) -> Vec<PodDrift> {
+fn pod_drift(template: &[TemplateContainer], pods: &[PodSnapshot]) -> Vec<PodFinding> {
     let mut drift = Vec::new();
     for pod in pods {
         for container in &pod.containers {
@@ -573,27 +822,18 @@ fn pod_drift(template: &[TemplateContainer], pods: &[PodSnapshot]) -> Vec<PodDri
             if wanted.image == container.image {
                 continue;
             }
-            let reason = if pod.current_revision {
-                format!(
-                    "changed outside its template: runs {} where the template says {}",
-                    container.image, wanted.image
-                )
-            } else {
-                format!(
-                    "belongs to an earlier revision (a rollout has not finished): template says {}",
-                    wanted.image
-                )
-            };
-            drift.push(PodDrift {
+            drift.push(PodFinding {
                 pod: pod.name.clone(),
                 container: container.name.clone(),
+                init: container.init,
                 image: container.image.clone(),
+                template_image: wanted.image.clone(),
                 running_digest: container
                     .image_id
                     .as_deref()
                     .and_then(RunningImage::parse)
-                    .map(|r| r.digest().to_string()),
-                reason,
+                    .map(|r| *r.digest()),
+                hand_edited: pod.current_revision,
             });
         }
     }
@@ -683,7 +923,7 @@ impl WorkloadFindings {
                     ticket: None,
                 })
                 .collect(),
-            pods: self.pods.clone(),
+            pods: self.pods.iter().map(PodFinding::to_report).collect(),
             nodes: self.nodes.clone(),
             outdated: count(FindingState::Outdated),
             drifted: count(FindingState::DigestDrift) + self.pods.len() as i32,

@@ -6,7 +6,15 @@
 
 pub mod drift;
 pub mod duration;
+pub mod planning;
 pub mod policy;
 pub mod reference;
 pub mod selection;
+pub mod ticket;
 pub mod version;
+pub mod window;
+
+/// A hash map with a fast hasher seeded per process: the scan's lookups are
+/// keyed by names registries choose (so the seed matters), and SipHash would
+/// cost more than the rest of a container's evaluation.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

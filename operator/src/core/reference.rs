@@ -16,7 +16,7 @@
 //! ([`ImageReference::effective_tag`]); `Display` writes the normalized form
 //! and never adds what was not written, so parsing it gives the same value.
 
-use std::fmt;
+use std::{fmt, sync::Arc};
 
 /// Docker Hub's canonical registry name.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -29,11 +29,20 @@ pub const NAME_MAX_LENGTH: usize = 255;
 /// Longest tag the grammar allows.
 pub const TAG_MAX_LENGTH: usize = 128;
 
-/// A content digest: the algorithm and the lowercase hex of the hash.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A content digest: the algorithm and the hash, kept inline as bytes
+/// (digests are compared and copied for every container a scan evaluates,
+/// so they must not allocate).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Digest {
     algorithm: DigestAlgorithm,
-    hex: String,
+    /// The hash; the first `algorithm.length()` bytes are used.
+    bytes: [u8; 64],
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({self})")
+    }
 }
 
 /// The digest algorithms the OCI image spec registers.
@@ -53,11 +62,16 @@ impl DigestAlgorithm {
         }
     }
 
-    fn hex_length(self) -> usize {
+    /// Length of the hash in bytes.
+    fn length(self) -> usize {
         match self {
-            DigestAlgorithm::Sha256 => 64,
-            DigestAlgorithm::Sha512 => 128,
+            DigestAlgorithm::Sha256 => 32,
+            DigestAlgorithm::Sha512 => 64,
         }
+    }
+
+    fn hex_length(self) -> usize {
+        self.length() * 2
     }
 }
 
@@ -88,13 +102,25 @@ impl Digest {
                 hex.len()
             )));
         }
-        if let Some(bad) = hex.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
-            return Err(invalid(format!("`{bad}` is not a lowercase hex digit")));
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let mut bytes = [0u8; 64];
+        for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
+            match (nibble(pair[0]), nibble(pair[1])) {
+                (Some(high), Some(low)) => bytes[i] = high << 4 | low,
+                _ => {
+                    let bad = hex[i * 2..]
+                        .chars()
+                        .find(|c| !matches!(c, '0'..='9' | 'a'..='f'))
+                        .unwrap_or('?');
+                    return Err(invalid(format!("`{bad}` is not a lowercase hex digit")));
+                }
+            }
         }
-        Ok(Digest {
-            algorithm,
-            hex: hex.to_owned(),
-        })
+        Ok(Digest { algorithm, bytes })
     }
 
     /// The algorithm.
@@ -103,28 +129,46 @@ impl Digest {
     }
 
     /// The hex digits.
-    pub fn hex(&self) -> &str {
-        &self.hex
+    pub fn hex(&self) -> String {
+        self.bytes[..self.algorithm.length()]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The first 12 hex digits, as `docker images` shows them.
-    pub fn short(&self) -> &str {
-        &self.hex[..12]
+    pub fn short(&self) -> ShortDigest {
+        ShortDigest(self.bytes[..6].try_into().unwrap_or_default())
+    }
+}
+
+/// The first 12 hex digits of a digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShortDigest([u8; 6]);
+
+impl fmt::Display for ShortDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.algorithm.name(), self.hex)
+        f.write_str(self.algorithm.name())?;
+        f.write_str(":")?;
+        self.bytes[..self.algorithm.length()]
+            .iter()
+            .try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
 
 /// A parsed, normalized image reference.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ImageReference {
-    registry: String,
-    repository: String,
-    tag: Option<String>,
+    // Shared, because a scan copies the same references into many findings.
+    registry: Arc<str>,
+    repository: Arc<str>,
+    tag: Option<Arc<str>>,
     digest: Option<Digest>,
 }
 
@@ -235,9 +279,9 @@ impl ImageReference {
             });
         }
         Ok(ImageReference {
-            registry,
-            repository,
-            tag: tag.map(str::to_owned),
+            registry: registry.into(),
+            repository: repository.into(),
+            tag: tag.map(Arc::from),
             digest,
         })
     }
@@ -283,7 +327,23 @@ impl ImageReference {
         ImageReference {
             registry: self.registry.clone(),
             repository: self.repository.clone(),
-            tag: tag.map(str::to_owned),
+            tag: tag.map(Arc::from),
+            digest,
+        }
+    }
+
+    /// The same image with its effective tag written out (`latest` when
+    /// none was) and the given digest: what a container runs, pinned.
+    pub fn pinned(&self, digest: Option<Digest>) -> ImageReference {
+        let tag = match (&self.tag, &self.digest) {
+            (Some(tag), _) => Some(tag.clone()),
+            (None, None) => Some(Arc::from(DEFAULT_TAG)),
+            (None, Some(_)) => None,
+        };
+        ImageReference {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            tag,
             digest,
         }
     }

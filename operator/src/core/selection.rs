@@ -30,27 +30,29 @@ use chrono::{DateTime, Utc};
 
 use super::{
     policy::CompiledRule,
-    version::{IndexedTag, TagIndex, TagVersion},
+    version::{IndexedTag, Precedence, TagIndex, TagVersion},
 };
 use crate::api::patch_policy::UpdateStrategy;
 
 /// How many passed-over tags a [`Selection`] names; the rest are counted.
 pub const PASSED_OVER_LISTED: usize = 3;
 
-/// The result of selection for one image, with its justification.
+/// The result of selection for one image, with its justification. It
+/// borrows the tags from the current tag and the index, so selecting
+/// allocates nothing unless tags are passed over.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selection {
+pub struct Selection<'a> {
     /// The current tag.
-    pub current: String,
+    pub current: &'a str,
     /// The decision.
-    pub outcome: Outcome,
+    pub outcome: Outcome<'a>,
     /// Newer tags within the level that were passed over, newest first (at
     /// most [`PASSED_OVER_LISTED`]).
-    pub passed_over: Vec<PassedOver>,
+    pub passed_over: Vec<PassedOver<'a>>,
     /// How many newer tags within the level were passed over in all.
     pub passed_over_count: usize,
     /// Newer tags of the family outside the update level, and the newest.
-    pub beyond_level: Option<(usize, String)>,
+    pub beyond_level: Option<(usize, &'a str)>,
     /// Tags not comparable with the current one (other families, or not
     /// versions).
     pub not_comparable: usize,
@@ -58,11 +60,11 @@ pub struct Selection {
 
 /// What selection decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Outcome<'a> {
     /// Move to this tag.
     Candidate {
         /// The tag.
-        tag: String,
+        tag: &'a str,
         /// When it was built, if known.
         created: Option<DateTime<Utc>>,
     },
@@ -78,9 +80,9 @@ pub enum Outcome {
 
 /// A newer tag that is not the candidate, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PassedOver {
+pub struct PassedOver<'a> {
     /// The tag.
-    pub tag: String,
+    pub tag: &'a str,
     /// Why it was passed over.
     pub reason: PassReason,
 }
@@ -145,15 +147,15 @@ fn human_age(age: Duration) -> String {
 pub type RolledBackTags = HashSet<String>;
 
 /// Chooses the tag `current` may move to.
-pub fn select(
-    current: &str,
+pub fn select<'a>(
+    current: &'a str,
     rule: &CompiledRule,
-    index: &TagIndex,
+    index: &'a TagIndex,
     now: DateTime<Utc>,
     rolled_back: &RolledBackTags,
-) -> Selection {
+) -> Selection<'a> {
     let mut selection = Selection {
-        current: current.to_owned(),
+        current,
         outcome: Outcome::NoneNewer,
         passed_over: Vec::new(),
         passed_over_count: 0,
@@ -186,19 +188,20 @@ pub fn select(
     }
     let current_precedence = version.precedence();
     let tags = &family.tags;
-    let newer_from = tags.partition_point(|t| t.precedence <= current_precedence);
-    let prefix = &version.numbers[..kept_numbers];
-    let level_end = newer_from + tags[newer_from..].partition_point(|t| &t.version.numbers[..kept_numbers] == prefix);
+    let precedences = &family.precedences;
+    let newer_from = precedences.partition_point(|p| *p <= current_precedence);
+    let within_level = |p: &Precedence| (0..kept_numbers).all(|i| p.numbers()[i] == version.numbers[i]);
+    let level_end = newer_from + precedences[newer_from..].partition_point(within_level);
     if level_end < tags.len() {
         let newest = &tags[tags.len() - 1];
-        selection.beyond_level = Some((tags.len() - level_end, newest.tag.clone()));
+        selection.beyond_level = Some((tags.len() - level_end, &newest.tag));
     }
 
     for candidate in tags[newer_from..level_end].iter().rev() {
         match pass_reason(candidate, &version, rule, now, rolled_back) {
             None => {
                 selection.outcome = Outcome::Candidate {
-                    tag: candidate.tag.clone(),
+                    tag: &candidate.tag,
                     created: candidate.created,
                 };
                 break;
@@ -207,7 +210,7 @@ pub fn select(
                 selection.passed_over_count += 1;
                 if selection.passed_over.len() < PASSED_OVER_LISTED {
                     selection.passed_over.push(PassedOver {
-                        tag: candidate.tag.clone(),
+                        tag: &candidate.tag,
                         reason,
                     });
                 }
@@ -219,16 +222,17 @@ pub fn select(
 
 fn pass_reason(
     candidate: &IndexedTag,
-    current: &TagVersion,
+    current: &TagVersion<'_>,
     rule: &CompiledRule,
     now: DateTime<Utc>,
     rolled_back: &RolledBackTags,
 ) -> Option<PassReason> {
-    if rolled_back.contains(&candidate.tag) {
+    if rolled_back.contains(&*candidate.tag) {
         return Some(PassReason::RolledBack);
     }
-    if candidate.version.is_pre_release() && !rule.allow_prerelease {
-        let newer_pre_of_same_version = current.is_pre_release() && candidate.version.numbers == current.numbers;
+    let precedence = &candidate.precedence;
+    if precedence.is_pre_release() && !rule.allow_prerelease {
+        let newer_pre_of_same_version = current.is_pre_release() && *precedence.numbers() == current.numbers;
         if !newer_pre_of_same_version {
             return Some(PassReason::PreRelease);
         }
@@ -250,7 +254,7 @@ fn pass_reason(
     if rule
         .constraint
         .as_ref()
-        .is_some_and(|req| !req.matches(&candidate.version.as_semver()))
+        .is_some_and(|req| !req.matches(&precedence.as_semver()))
     {
         return Some(PassReason::OutsideConstraint);
     }
@@ -267,9 +271,9 @@ fn pass_reason(
     None
 }
 
-impl Selection {
+impl<'a> Selection<'a> {
     /// The chosen tag, if any.
-    pub fn candidate(&self) -> Option<&str> {
+    pub fn candidate(&self) -> Option<&'a str> {
         match &self.outcome {
             Outcome::Candidate { tag, .. } => Some(tag),
             _ => None,
@@ -277,7 +281,7 @@ impl Selection {
     }
 }
 
-impl fmt::Display for Selection {
+impl fmt::Display for Selection<'_> {
     /// One compact line for DriftReports and `refit scan`, e.g.
     /// `1.31.4-alpine is the newest allowed; passed over 1.31.5-alpine
     /// (built 1d ago, minAge 3d); 2 newer outside the level (newest

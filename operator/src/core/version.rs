@@ -25,9 +25,11 @@
 //! `1.25.4-alpine3.21` are different families: moving to a new Alpine
 //! release is a base change, not a patch.
 
-use std::{cmp::Ordering, collections::HashMap, fmt};
+use std::{cmp::Ordering, fmt};
 
 use chrono::{DateTime, Utc};
+
+use super::FastMap;
 
 /// The most numeric components a version tag may have.
 pub const MAX_PRECISION: usize = 4;
@@ -57,9 +59,9 @@ pub struct PreRelease {
     pub number: u64,
 }
 
-/// A tag read as a version.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TagVersion {
+/// A tag read as a version (borrowing the variant from the tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TagVersion<'a> {
     /// The numeric components; unused ones are 0.
     pub numbers: [u64; MAX_PRECISION],
     /// How many numeric components the tag writes (1–4).
@@ -70,12 +72,12 @@ pub struct TagVersion {
     pub v_prefix: bool,
     /// The variant after the version, without the leading `-`; empty for
     /// none.
-    pub variant: String,
+    pub variant: &'a str,
 }
 
-impl TagVersion {
+impl<'a> TagVersion<'a> {
     /// Reads a tag as a version; `None` when it is not one.
-    pub fn parse(tag: &str) -> Option<TagVersion> {
+    pub fn parse(tag: &'a str) -> Option<TagVersion<'a>> {
         let bytes = tag.as_bytes();
         let mut i = 0;
         let v_prefix = matches!(bytes.first(), Some(b'v' | b'V')) && bytes.get(1).is_some_and(u8::is_ascii_digit);
@@ -117,8 +119,8 @@ impl TagVersion {
             i += 1 + length;
         }
         let variant = match bytes.get(i) {
-            None => String::new(),
-            Some(b'-') if i + 1 < bytes.len() => tag[i + 1..].to_owned(),
+            None => "",
+            Some(b'-') if i + 1 < bytes.len() => &tag[i + 1..],
             Some(_) => return None,
         };
         Some(TagVersion {
@@ -131,11 +133,11 @@ impl TagVersion {
     }
 
     /// The family this version can be compared within.
-    pub fn family(&self) -> FamilyKey<'_> {
+    pub fn family(&self) -> FamilyKey<'a> {
         FamilyKey {
             v_prefix: self.v_prefix,
             precision: self.precision,
-            variant: &self.variant,
+            variant: self.variant,
         }
     }
 
@@ -158,11 +160,10 @@ impl TagVersion {
         }
     }
 
-    /// The version as semver for constraint checks: missing components are
-    /// 0 and a fourth component is ignored. The pre-release is left out (see
-    /// the selection rules): `2.0.0-rc.1` is checked as `2.0.0`.
+    /// The version as semver for constraint checks (see
+    /// [`Precedence::as_semver`]).
     pub fn as_semver(&self) -> semver::Version {
-        semver::Version::new(self.numbers[0], self.numbers[1], self.numbers[2])
+        self.precedence().as_semver()
     }
 }
 
@@ -184,6 +185,18 @@ impl Precedence {
     /// The numeric components.
     pub fn numbers(&self) -> &[u64; MAX_PRECISION] {
         &self.numbers
+    }
+
+    /// Whether this is a pre-release.
+    pub fn is_pre_release(&self) -> bool {
+        matches!(self.pre_release, PreRank::Pre(_))
+    }
+
+    /// The version as semver for constraint checks: missing components are
+    /// 0 and a fourth component is ignored. The pre-release is left out (see
+    /// the selection rules): `2.0.0-rc.1` is checked as `2.0.0`.
+    pub fn as_semver(&self) -> semver::Version {
+        semver::Version::new(self.numbers[0], self.numbers[1], self.numbers[2])
     }
 }
 
@@ -268,9 +281,8 @@ pub struct TagInfo {
 /// One version tag in an index.
 #[derive(Debug, Clone)]
 pub(crate) struct IndexedTag {
-    pub(crate) version: TagVersion,
     pub(crate) precedence: Precedence,
-    pub(crate) tag: String,
+    pub(crate) tag: Box<str>,
     pub(crate) created: Option<DateTime<Utc>>,
 }
 
@@ -280,7 +292,7 @@ pub(crate) struct IndexedTag {
 #[derive(Debug, Clone, Default)]
 pub struct TagIndex {
     /// Variant → families of that variant by (`v` prefix, precision).
-    families: HashMap<String, Vec<Family>>,
+    families: FastMap<Box<str>, Vec<Family>>,
     total: usize,
 }
 
@@ -290,39 +302,48 @@ pub(crate) struct Family {
     precision: u8,
     /// Ascending by precedence, then tag.
     pub(crate) tags: Vec<IndexedTag>,
+    /// `tags[i].precedence`, kept apart so binary searches touch little
+    /// memory.
+    pub(crate) precedences: Vec<Precedence>,
 }
 
 impl TagIndex {
     /// Indexes a repository's tags. Duplicate tags are kept once.
     pub fn new(tags: impl IntoIterator<Item = TagInfo>) -> TagIndex {
-        let mut families: HashMap<String, Vec<Family>> = HashMap::new();
+        let mut families: FastMap<Box<str>, Vec<Family>> = FastMap::default();
         let mut total = 0;
         for TagInfo { tag, created } in tags {
             total += 1;
             let Some(version) = TagVersion::parse(&tag) else {
                 continue;
             };
-            let groups = families.entry(version.variant.clone()).or_default();
+            let precedence = version.precedence();
+            let (v_prefix, precision) = (version.v_prefix, version.precision);
+            if !families.contains_key(version.variant) {
+                families.insert(version.variant.into(), Vec::new());
+            }
+            let Some(groups) = families.get_mut(version.variant) else {
+                continue;
+            };
             let position = groups
                 .iter()
-                .position(|g| g.v_prefix == version.v_prefix && g.precision == version.precision);
+                .position(|g| g.v_prefix == v_prefix && g.precision == precision);
             let group = match position {
                 Some(index) => &mut groups[index],
                 None => {
                     groups.push(Family {
-                        v_prefix: version.v_prefix,
-                        precision: version.precision,
+                        v_prefix,
+                        precision,
                         tags: Vec::new(),
+                        precedences: Vec::new(),
                     });
                     let last = groups.len() - 1;
                     &mut groups[last]
                 }
             };
-            let precedence = version.precedence();
             group.tags.push(IndexedTag {
-                version,
                 precedence,
-                tag,
+                tag: tag.into_boxed_str(),
                 created,
             });
         }
@@ -331,6 +352,7 @@ impl TagIndex {
                 .tags
                 .sort_by(|a, b| a.precedence.cmp(&b.precedence).then_with(|| a.tag.cmp(&b.tag)));
             group.tags.dedup_by(|a, b| a.tag == b.tag);
+            group.precedences = group.tags.iter().map(|t| t.precedence).collect();
         }
         TagIndex { families, total }
     }
@@ -349,7 +371,7 @@ impl TagIndex {
     pub fn contains(&self, tag: &str) -> bool {
         TagVersion::parse(tag)
             .and_then(|version| self.family(&version.family()))
-            .is_some_and(|family| family.tags.iter().any(|t| t.tag == tag))
+            .is_some_and(|family| family.tags.iter().any(|t| &*t.tag == tag))
     }
 
     pub(crate) fn family(&self, key: &FamilyKey<'_>) -> Option<&Family> {
@@ -360,7 +382,7 @@ impl TagIndex {
     }
 }
 
-impl PartialOrd for TagVersion {
+impl PartialOrd for TagVersion<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         (self.family() == other.family()).then(|| self.precedence().cmp(&other.precedence()))
     }
@@ -383,7 +405,7 @@ mod tests {
                 v.written_numbers().to_vec(),
                 v.pre_release.map(|p| (p.kind, p.number)),
                 v.v_prefix,
-                v.variant.clone(),
+                v.variant.to_owned(),
             )
         })
     }
@@ -535,7 +557,7 @@ mod tests {
             })
             .expect("family");
         assert_eq!(
-            alpine.tags.iter().map(|t| t.tag.as_str()).collect::<Vec<_>>(),
+            alpine.tags.iter().map(|t| &*t.tag).collect::<Vec<_>>(),
             ["1.25.3-alpine", "1.25.4-alpine"]
         );
         assert!(index.contains("1.25"));

@@ -60,7 +60,7 @@ impl World {
         }))
         .expect("valid spec");
         let mut registry = RegistryFacts::default();
-        registry.tags.insert(NGINX.into(), Ok(nginx_tags()));
+        registry.set_tags(NGINX, Ok(nginx_tags()));
         World {
             rules: ImageRules::compile(&spec).expect("valid rules"),
             check_base_images: true,
@@ -72,9 +72,7 @@ impl World {
     }
 
     fn tag(mut self, repository: &str, tag: &str, facts: TagFacts) -> World {
-        self.registry
-            .tag_facts
-            .insert((repository.into(), tag.into()), Ok(facts));
+        self.registry.insert_tag(repository, tag, Ok(facts));
         self
     }
 
@@ -180,10 +178,10 @@ fn an_unreachable_registry_is_unknown_never_up_to_date() {
     let mut world = World::storefront();
     world
         .registry
-        .tags
-        .insert(NGINX.into(), Err("registry docker.io answered 503 three times".into()));
-    world.registry.tag_facts.insert(
-        (NGINX.into(), "1.31.4-alpine".into()),
+        .set_tags(NGINX, Err("registry docker.io answered 503 three times".into()));
+    world.registry.insert_tag(
+        NGINX,
+        "1.31.4-alpine",
         Err("registry docker.io answered 503 three times".into()),
     );
     let findings = world.evaluate(
@@ -476,11 +474,12 @@ fn pods_off_their_template_are_drift_with_the_likely_cause() {
     stuck.current_revision = false;
     let edited = pod("web-new-1", &[("web", "nginx:1.31.3-alpine", "1.31.3")]);
     let findings = world.evaluate(&[container("web", "nginx:1.31.4-alpine")], &[stuck, edited]);
-    let reasons: Vec<(&str, &str)> = findings
-        .pods
-        .iter()
-        .map(|p| (p.pod.as_str(), p.reason.as_str()))
-        .collect();
+    let reports: Vec<PodDrift> = findings.pods.iter().map(PodFinding::to_report).collect();
+    let reasons: Vec<(&str, &str)> = reports.iter().map(|p| (p.pod.as_str(), p.reason.as_str())).collect();
+    assert_eq!(
+        findings.pods.iter().map(|p| p.hand_edited).collect::<Vec<_>>(),
+        [false, true]
+    );
     assert_eq!(
         reasons,
         [

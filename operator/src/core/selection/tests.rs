@@ -3,6 +3,8 @@
 //! histories), plus small synthetic lists for shapes those lack, and
 //! property tests of the invariants.
 
+use std::{collections::HashMap, sync::OnceLock};
+
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use regex::Regex;
@@ -23,16 +25,24 @@ fn now() -> DateTime<Utc> {
         .expect("valid instant")
 }
 
-fn load(image: &str) -> TagIndex {
-    let text = match image {
-        "nginx" => include_str!("../../../testdata/tags/nginx.tsv"),
-        "node" => include_str!("../../../testdata/tags/node.tsv"),
-        "python" => include_str!("../../../testdata/tags/python.tsv"),
-        "postgres" => include_str!("../../../testdata/tags/postgres.tsv"),
-        "redis" => include_str!("../../../testdata/tags/redis.tsv"),
-        other => panic!("no tag history for {other}"),
-    };
-    TagIndex::new(parse_tsv(text))
+/// The indexed tag history of an image, built once per test process.
+fn load(image: &str) -> &'static TagIndex {
+    static INDEXES: OnceLock<HashMap<&'static str, TagIndex>> = OnceLock::new();
+    let indexes = INDEXES.get_or_init(|| {
+        [
+            ("nginx", include_str!("../../../testdata/tags/nginx.tsv")),
+            ("node", include_str!("../../../testdata/tags/node.tsv")),
+            ("python", include_str!("../../../testdata/tags/python.tsv")),
+            ("postgres", include_str!("../../../testdata/tags/postgres.tsv")),
+            ("redis", include_str!("../../../testdata/tags/redis.tsv")),
+        ]
+        .into_iter()
+        .map(|(name, text)| (name, TagIndex::new(parse_tsv(text))))
+        .collect()
+    });
+    indexes
+        .get(image)
+        .unwrap_or_else(|| panic!("no tag history for {image}"))
 }
 
 fn parse_tsv(text: &str) -> Vec<TagInfo> {
@@ -65,7 +75,7 @@ fn rule(update: UpdateStrategy) -> CompiledRule {
 }
 
 fn pick(image: &str, current: &str, rule: &CompiledRule) -> Option<String> {
-    select(current, rule, &load(image), now(), &RolledBackTags::new())
+    select(current, rule, load(image), now(), &RolledBackTags::new())
         .candidate()
         .map(str::to_owned)
 }
@@ -85,12 +95,12 @@ fn nginx_on_its_newest_patch_stays_and_says_what_lies_beyond_the_level() {
     let selection = select(
         "1.29.8-alpine",
         &rule(Patch),
-        &load("nginx"),
+        load("nginx"),
         now(),
         &RolledBackTags::new(),
     );
     assert_eq!(selection.outcome, Outcome::NoneNewer);
-    let (beyond, newest) = selection.beyond_level.clone().expect("newer minors exist");
+    let (beyond, newest) = selection.beyond_level.expect("newer minors exist");
     assert_eq!(newest, "1.31.4-alpine");
     assert!(
         beyond >= 9,
@@ -120,7 +130,7 @@ fn a_pinned_alpine_release_stays_on_that_alpine_release() {
 #[test]
 fn names_that_are_not_versions_are_never_compared() {
     for current in ["latest", "stable-alpine", "mainline"] {
-        let selection = select(current, &rule(Major), &load("nginx"), now(), &RolledBackTags::new());
+        let selection = select(current, &rule(Major), load("nginx"), now(), &RolledBackTags::new());
         assert_eq!(selection.outcome, Outcome::CurrentNotAVersion, "{current}");
         assert_eq!(
             selection.to_string(),
@@ -138,12 +148,12 @@ fn a_candidate_younger_than_the_soak_time_is_passed_over() {
     // 1.31.4-alpine was listed on 2026-08-19 19:02 UTC; five hours later it
     // has not soaked for three days.
     let at = Utc.with_ymd_and_hms(2026, 8, 20, 0, 0, 0).single().expect("valid");
-    let selection = select("1.31.1-alpine", &soak, &load("nginx"), at, &RolledBackTags::new());
+    let selection = select("1.31.1-alpine", &soak, load("nginx"), at, &RolledBackTags::new());
     assert_eq!(selection.candidate(), Some("1.31.3-alpine"));
     assert_eq!(
         selection.passed_over,
         [PassedOver {
-            tag: "1.31.4-alpine".into(),
+            tag: "1.31.4-alpine",
             reason: PassReason::TooYoung {
                 age: Duration::from_secs(4 * 3600 + 57 * 60 + 5),
                 min_age: soak.min_age.expect("set")
@@ -176,7 +186,7 @@ fn an_unknown_build_time_counts_as_too_young() {
 #[test]
 fn a_candidate_rolled_back_earlier_is_not_proposed_again() {
     let rolled_back: RolledBackTags = ["1.31.4-alpine".to_owned()].into();
-    let selection = select("1.29.8-alpine", &rule(Minor), &load("nginx"), now(), &rolled_back);
+    let selection = select("1.29.8-alpine", &rule(Minor), load("nginx"), now(), &rolled_back);
     assert_eq!(selection.candidate(), Some("1.31.3-alpine"));
     assert_eq!(selection.passed_over[0].reason, PassReason::RolledBack);
 }
@@ -187,7 +197,7 @@ fn ignore_tags_and_allow_tags_filter_candidates() {
         ignore_tags: Some(Regex::new(r"^1\.31\.").expect("regex")),
         ..rule(Minor)
     };
-    let selection = select("1.29.8-alpine", &ignore, &load("nginx"), now(), &RolledBackTags::new());
+    let selection = select("1.29.8-alpine", &ignore, load("nginx"), now(), &RolledBackTags::new());
     assert_eq!(selection.candidate(), Some("1.30.4-alpine"));
     assert_eq!(selection.passed_over.len(), PASSED_OVER_LISTED);
     assert!(selection.passed_over_count >= 5, "1.31.0–1.31.4 were passed over");
@@ -198,7 +208,7 @@ fn ignore_tags_and_allow_tags_filter_candidates() {
         ..rule(Minor)
     };
     assert_eq!(
-        select("1.29.8-alpine", &allow, &load("nginx"), now(), &RolledBackTags::new()).candidate(),
+        select("1.29.8-alpine", &allow, load("nginx"), now(), &RolledBackTags::new()).candidate(),
         Some("1.30.4-alpine")
     );
 }
@@ -218,11 +228,11 @@ fn node_moves_within_its_alpine_release_and_debian_flavour() {
 #[test]
 fn a_major_only_tag_moves_only_under_major() {
     assert_eq!(pick("node", "24-alpine", &rule(Major)).as_deref(), Some("26-alpine"));
-    let selection = select("24-alpine", &rule(Minor), &load("node"), now(), &RolledBackTags::new());
+    let selection = select("24-alpine", &rule(Minor), load("node"), now(), &RolledBackTags::new());
     assert_eq!(selection.outcome, Outcome::LevelFinerThanTag);
     assert_eq!(
         selection.outcome,
-        select("1.25", &rule(Patch), &load("nginx"), now(), &RolledBackTags::new()).outcome
+        select("1.25", &rule(Patch), load("nginx"), now(), &RolledBackTags::new()).outcome
     );
 }
 
@@ -235,7 +245,7 @@ fn python_slim_bookworm_passes_over_the_next_pre_release() {
     let selection = select(
         "3.12.13-slim-bookworm",
         &rule(Minor),
-        &load("python"),
+        load("python"),
         now(),
         &RolledBackTags::new(),
     );
@@ -243,7 +253,7 @@ fn python_slim_bookworm_passes_over_the_next_pre_release() {
     assert_eq!(
         selection.passed_over[0],
         PassedOver {
-            tag: "3.15.0rc1-slim-bookworm".into(),
+            tag: "3.15.0rc1-slim-bookworm",
             reason: PassReason::PreRelease
         }
     );
@@ -258,13 +268,7 @@ fn an_image_on_a_pre_release_moves_to_a_newer_pre_release_of_the_same_version() 
 fn an_image_on_a_pre_release_moves_to_a_release() {
     assert_eq!(pick("python", "3.14.0rc1", &rule(Patch)).as_deref(), Some("3.14.7"));
     // 3.15's pre-releases are another version: still passed over.
-    let selection = select(
-        "3.14.0rc1",
-        &rule(Minor),
-        &load("python"),
-        now(),
-        &RolledBackTags::new(),
-    );
+    let selection = select("3.14.0rc1", &rule(Minor), load("python"), now(), &RolledBackTags::new());
     assert_eq!(selection.candidate(), Some("3.14.7"));
     assert_eq!(selection.passed_over[0].tag, "3.15.0rc1");
 }
@@ -276,7 +280,7 @@ fn pre_releases_are_candidates_when_allowed() {
         ..rule(Minor)
     };
     assert_eq!(
-        select("3.14.7", &pre, &load("python"), now(), &RolledBackTags::new()).candidate(),
+        select("3.14.7", &pre, load("python"), now(), &RolledBackTags::new()).candidate(),
         Some("3.15.0rc1")
     );
 }
@@ -293,12 +297,12 @@ fn a_constraint_bounds_redis_below_8() {
         constraint: Some(semver::VersionReq::parse("<8").expect("req")),
         ..rule(Major)
     };
-    let selection = select("7.2.15-alpine", &below_8, &load("redis"), now(), &RolledBackTags::new());
+    let selection = select("7.2.15-alpine", &below_8, load("redis"), now(), &RolledBackTags::new());
     assert_eq!(selection.candidate(), Some("7.4.11-alpine"));
     assert_eq!(
         selection.passed_over[0],
         PassedOver {
-            tag: "8.10.1-alpine".into(),
+            tag: "8.10.1-alpine",
             reason: PassReason::OutsideConstraint
         }
     );
@@ -341,7 +345,7 @@ fn digest_rules_do_not_compare_tags() {
     let selection = select(
         "1.29.8-alpine",
         &rule(Digest),
-        &load("nginx"),
+        load("nginx"),
         now(),
         &RolledBackTags::new(),
     );
@@ -353,7 +357,7 @@ fn a_tag_of_a_family_the_registry_does_not_list_compares_with_nothing() {
     let selection = select(
         "1.29.8-alpine9",
         &rule(Major),
-        &load("nginx"),
+        load("nginx"),
         now(),
         &RolledBackTags::new(),
     );
@@ -441,17 +445,20 @@ proptest! {
     fn selection_is_deterministic_and_independent_of_tag_order(
         tags in tag_list(), current in arbitrary_tag(), rule in arbitrary_rule()
     ) {
-        let forward = select(&current, &rule, &index_of(&tags), now(), &RolledBackTags::new());
+        let forward_index = index_of(&tags);
+        let forward = select(&current, &rule, &forward_index, now(), &RolledBackTags::new());
         let mut reversed_tags = tags.clone();
         reversed_tags.reverse();
         // Duplicate tags with different build times depend on which is
         // kept; the order-independence claim is for distinct tags.
         let mut seen = HashSet::new();
         if tags.iter().all(|(tag, _)| seen.insert(tag.clone())) {
-            let backward = select(&current, &rule, &index_of(&reversed_tags), now(), &RolledBackTags::new());
+            let backward_index = index_of(&reversed_tags);
+            let backward = select(&current, &rule, &backward_index, now(), &RolledBackTags::new());
             prop_assert_eq!(&forward, &backward);
         }
-        prop_assert_eq!(&forward, &select(&current, &rule, &index_of(&tags), now(), &RolledBackTags::new()));
+        let again_index = index_of(&tags);
+        prop_assert_eq!(&forward, &select(&current, &rule, &again_index, now(), &RolledBackTags::new()));
     }
 
     #[test]

@@ -1,0 +1,352 @@
+//! Planning the storefront's tickets: what is created, what is left alone,
+//! what is superseded, and names that never change for the same change.
+
+use super::*;
+use crate::{
+    api::{drift_report::FindingState, workload::WorkloadKind},
+    core::{drift::PodFinding, reference::Digest},
+};
+
+const FROM: &str =
+    "docker.io/library/nginx:1.29.8-alpine@sha256:04f1d36c34bb6d8740e2d58250e885c5ae1d4ad791e0a585122e6d7486e6a1cf";
+const TO: &str =
+    "docker.io/library/nginx:1.31.4-alpine@sha256:e7f03bfaba159f9541833d6f7bb988676c6d687f1a6963419a7c4a3a0088157b";
+const TO_NEWER: &str =
+    "docker.io/library/nginx:1.31.5-alpine@sha256:2c2f8739cf40587c0027e4abaffc16ad4bd5be7657b8c8d1b3b255af2abc0c09";
+
+fn web() -> WorkloadRef {
+    WorkloadRef {
+        kind: WorkloadKind::Deployment,
+        name: "web".into(),
+    }
+}
+
+fn outdated(name: &str, to: &str) -> ContainerFinding {
+    ContainerFinding {
+        name: name.into(),
+        init: false,
+        injected: false,
+        image: "nginx:1.29.8-alpine".into(),
+        running_digests: vec![],
+        state: FindingState::Outdated,
+        candidate: Some(ImageReference::parse(to).expect("valid")),
+        change_reason: Some(ChangeReason::NewerVersion),
+        actionable: true,
+        reason: "1.31.4-alpine is the newest allowed".into(),
+        base: None,
+        current: Some(ImageReference::parse(FROM).expect("valid")),
+    }
+}
+
+fn findings(containers: Vec<ContainerFinding>) -> WorkloadFindings {
+    WorkloadFindings {
+        containers,
+        ..WorkloadFindings::default()
+    }
+}
+
+fn approve_policy() -> PlanningPolicy<'static> {
+    PlanningPolicy {
+        name: "storefront-web",
+        mode: PolicyMode::Approve,
+        window: Some("weekend-nights"),
+        can_rebuild: true,
+    }
+}
+
+fn existing(name: &str, phase: TicketPhase, spec: &ChangeTicketSpec) -> ExistingTicket {
+    ExistingTicket {
+        name: name.into(),
+        phase,
+        spec: spec.clone(),
+    }
+}
+
+#[test]
+fn an_outdated_container_becomes_one_rollout_ticket_awaiting_a_decision() {
+    let plan = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    assert_eq!(plan.create.len(), 1);
+    let (name, spec) = &plan.create[0];
+    assert!(name.starts_with("deployment-web-"), "{name}");
+    assert_eq!(spec.change_type, ChangeType::Rollout);
+    assert_eq!(spec.summary, "nginx 1.29.8-alpine→1.31.4-alpine");
+    assert_eq!(
+        spec.changes,
+        [ContainerChange {
+            container: "web".into(),
+            init: false,
+            from: FROM.into(),
+            to: TO.into(),
+            reason: ChangeReason::NewerVersion
+        }]
+    );
+    assert_eq!(spec.window, "weekend-nights");
+    assert_eq!(spec.approval, None, "Approve mode waits for a person");
+}
+
+#[test]
+fn an_auto_policy_approves_its_own_tickets() {
+    let policy = PlanningPolicy {
+        mode: PolicyMode::Auto,
+        ..approve_policy()
+    };
+    let plan = plan(&web(), &findings(vec![outdated("web", TO)]), &policy, &[]);
+    let approval = plan.create[0].1.approval.clone().expect("approved");
+    assert!(approval.approved && !approval.rejected);
+    assert_eq!(approval.by, "policy/storefront-web");
+}
+
+#[test]
+fn report_mode_creates_nothing_and_says_why() {
+    let policy = PlanningPolicy {
+        mode: PolicyMode::Report,
+        ..approve_policy()
+    };
+    let plan = plan(&web(), &findings(vec![outdated("web", TO)]), &policy, &[]);
+    assert!(plan.create.is_empty());
+    assert_eq!(plan.notes, ["policy storefront-web is in Report mode: findings only"]);
+}
+
+#[test]
+fn the_same_change_always_gets_the_same_name() {
+    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    let again = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    assert_eq!(first.create[0].0, again.create[0].0);
+    let other = plan(
+        &web(),
+        &findings(vec![outdated("web", TO_NEWER)]),
+        &approve_policy(),
+        &[],
+    );
+    assert_ne!(first.create[0].0, other.create[0].0);
+    // Container order does not matter.
+    let two = plan(
+        &web(),
+        &findings(vec![outdated("web", TO), outdated("sidecar", TO_NEWER)]),
+        &approve_policy(),
+        &[],
+    );
+    let swapped = plan(
+        &web(),
+        &findings(vec![outdated("sidecar", TO_NEWER), outdated("web", TO)]),
+        &approve_policy(),
+        &[],
+    );
+    assert_eq!(two.create[0].0, swapped.create[0].0);
+}
+
+#[test]
+fn names_stay_dns_labels_for_long_workload_names() {
+    let long = WorkloadRef {
+        kind: WorkloadKind::StatefulSet,
+        name: "a".repeat(200),
+    };
+    let plan = plan(&long, &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    let name = &plan.create[0].0;
+    assert!(name.len() + 3 <= TICKET_NAME_MAX, "{name} leaves room for a -NN suffix");
+    assert!(name.starts_with("statefulset-aaa"));
+}
+
+#[test]
+fn an_open_ticket_for_the_same_change_is_not_duplicated() {
+    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    let (name, spec) = first.create[0].clone();
+    for phase in [
+        TicketPhase::Pending,
+        TicketPhase::AwaitingApproval,
+        TicketPhase::Scheduled,
+    ] {
+        let again = plan(
+            &web(),
+            &findings(vec![outdated("web", TO)]),
+            &approve_policy(),
+            &[existing(&name, phase, &spec)],
+        );
+        assert!(again.create.is_empty() && again.supersede.is_empty(), "{phase:?}");
+        assert_eq!(
+            again.notes,
+            [format!(
+                "ticket {name} already proposes nginx 1.29.8-alpine→1.31.4-alpine"
+            )]
+        );
+    }
+}
+
+#[test]
+fn a_newer_candidate_supersedes_a_waiting_ticket() {
+    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    let (name, spec) = first.create[0].clone();
+    let newer = plan(
+        &web(),
+        &findings(vec![outdated("web", TO_NEWER)]),
+        &approve_policy(),
+        &[existing(&name, TicketPhase::AwaitingApproval, &spec)],
+    );
+    assert_eq!(newer.supersede, [name]);
+    assert_eq!(newer.create.len(), 1);
+    assert_eq!(newer.create[0].1.summary, "nginx 1.29.8-alpine→1.31.5-alpine");
+}
+
+#[test]
+fn nothing_new_starts_while_a_change_is_under_way() {
+    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    let (name, spec) = first.create[0].clone();
+    let newer = plan(
+        &web(),
+        &findings(vec![outdated("web", TO_NEWER)]),
+        &approve_policy(),
+        &[existing(&name, TicketPhase::InProgress, &spec)],
+    );
+    assert!(newer.create.is_empty() && newer.supersede.is_empty());
+    assert_eq!(
+        newer.notes,
+        [format!(
+            "nginx 1.29.8-alpine→1.31.5-alpine waits: ticket {name} is under way"
+        )]
+    );
+}
+
+#[test]
+fn settled_changes_are_not_proposed_again() {
+    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    let (name, spec) = first.create[0].clone();
+    for phase in [
+        TicketPhase::Succeeded,
+        TicketPhase::Rejected,
+        TicketPhase::RolledBack,
+        TicketPhase::Failed,
+    ] {
+        let again = plan(
+            &web(),
+            &findings(vec![outdated("web", TO)]),
+            &approve_policy(),
+            &[existing(&name, phase, &spec)],
+        );
+        assert!(again.create.is_empty(), "{phase:?}");
+        assert_eq!(
+            again.notes,
+            [format!(
+                "not proposing nginx 1.29.8-alpine→1.31.4-alpine again: ticket {name} ended {phase:?}"
+            )]
+        );
+    }
+}
+
+#[test]
+fn an_expired_change_is_proposed_again_under_the_next_name() {
+    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    let (name, spec) = first.create[0].clone();
+    let second = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        &[existing(&name, TicketPhase::Expired, &spec)],
+    );
+    assert_eq!(second.create[0].0, format!("{name}-2"));
+    let third = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        &[
+            existing(&name, TicketPhase::Expired, &spec),
+            existing(&format!("{name}-2"), TicketPhase::Superseded, &spec),
+        ],
+    );
+    assert_eq!(third.create[0].0, format!("{name}-3"));
+}
+
+#[test]
+fn rolled_back_targets_are_remembered_as_bad_tags() {
+    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    let (name, spec) = first.create[0].clone();
+    let bad = rolled_back_tags(&[existing(&name, TicketPhase::RolledBack, &spec)]);
+    assert!(bad["docker.io/library/nginx"].contains("1.31.4-alpine"));
+    assert!(rolled_back_tags(&[existing(&name, TicketPhase::Succeeded, &spec)]).is_empty());
+}
+
+#[test]
+fn report_only_and_unpinnable_findings_are_not_planned() {
+    let mut report_only = outdated("web", TO);
+    report_only.actionable = false;
+    let mut no_digest = outdated("app", TO);
+    no_digest.change_reason = None;
+    let plan = plan(&web(), &findings(vec![report_only, no_digest]), &approve_policy(), &[]);
+    assert!(plan.create.is_empty());
+}
+
+fn digest_of(seed: u8) -> Digest {
+    Digest::parse(&format!("sha256:{}", format!("{seed:02x}").repeat(32))).expect("valid")
+}
+
+#[test]
+fn a_digest_drift_rolls_out_the_tags_new_digest() {
+    let mut drift = outdated("web", TO);
+    drift.state = FindingState::DigestDrift;
+    drift.change_reason = Some(ChangeReason::DigestDrift);
+    drift.current = Some(ImageReference::parse(&format!("nginx:1.31.4-alpine@{}", digest_of(1))).expect("valid"));
+    drift.candidate = Some(ImageReference::parse(&format!("nginx:1.31.4-alpine@{}", digest_of(2))).expect("valid"));
+    let plan = plan(&web(), &findings(vec![drift]), &approve_policy(), &[]);
+    assert_eq!(plan.create[0].1.summary, "nginx 1.31.4-alpine (digest 020202020202)");
+    assert_eq!(plan.create[0].1.changes[0].reason, ChangeReason::DigestDrift);
+}
+
+#[test]
+fn an_outdated_base_asks_for_a_rebuild_only_with_a_target() {
+    let mut base = outdated("app", TO);
+    base.state = FindingState::BaseOutdated;
+    base.change_reason = Some(ChangeReason::BaseImageOutdated);
+    base.candidate = None;
+    base.current = Some(ImageReference::parse("ghcr.io/acme/storefront:2.14.1").expect("valid"));
+    base.base = Some(crate::api::drift_report::BaseImageFinding {
+        name: "docker.io/library/node:22.21-alpine3.22".into(),
+        built_on: Some(digest_of(1).to_string()),
+        current: Some(digest_of(2).to_string()),
+    });
+    let with_target = plan(&web(), &findings(vec![base.clone()]), &approve_policy(), &[]);
+    assert_eq!(with_target.create.len(), 1);
+    let spec = &with_target.create[0].1;
+    assert_eq!(spec.change_type, ChangeType::Rebuild);
+    assert_eq!(
+        spec.changes[0].to,
+        format!("docker.io/library/node:22.21-alpine3.22@{}", digest_of(2))
+    );
+    assert_eq!(
+        spec.summary,
+        format!(
+            "rebuild storefront on docker.io/library/node:22.21-alpine3.22@{}",
+            digest_of(2)
+        )
+    );
+
+    let without = PlanningPolicy {
+        can_rebuild: false,
+        ..approve_policy()
+    };
+    assert!(plan(&web(), &findings(vec![base]), &without, &[]).create.is_empty());
+}
+
+#[test]
+fn hand_edited_pods_get_a_restart_and_unfinished_rollouts_do_not() {
+    let pod = |name: &str, hand_edited: bool| PodFinding {
+        pod: name.into(),
+        container: "web".into(),
+        init: false,
+        image: "nginx:1.31.3-alpine".into(),
+        template_image: "nginx:1.31.4-alpine".into(),
+        running_digest: None,
+        hand_edited,
+    };
+    let mut workload = findings(vec![]);
+    workload.pods = vec![pod("web-old-1", false)];
+    assert!(plan(&web(), &workload, &approve_policy(), &[]).create.is_empty());
+
+    workload.pods = vec![pod("web-new-1", true), pod("web-new-2", true)];
+    let plan = plan(&web(), &workload, &approve_policy(), &[]);
+    assert_eq!(plan.create.len(), 1);
+    let spec = &plan.create[0].1;
+    assert_eq!(spec.change_type, ChangeType::Restart);
+    assert_eq!(spec.summary, "restart web (pods changed by hand)");
+    assert_eq!(spec.changes.len(), 1, "one change per container, however many pods");
+    assert_eq!(spec.changes[0].reason, ChangeReason::UnauthorizedChange);
+    assert_eq!(spec.changes[0].to, "nginx:1.31.4-alpine");
+}
