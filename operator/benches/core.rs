@@ -273,30 +273,30 @@ fn bench(c: &mut Criterion) {
                 black_box(outdated)
             })
         });
+        // Version selection alone, for the same containers: the decision
+        // itself, without reading pods or building findings.
+        let selections: Vec<(&TagIndex, &str, &CompiledRule)> = scenario
+            .workloads
+            .iter()
+            .flat_map(|w| &w.template)
+            .map(|container| {
+                let (repository, tag) = container.image.rsplit_once(':').expect("repo:tag");
+                let facts = scenario.registry.repository(repository).expect("known");
+                let index = facts.tags.as_ref().and_then(|t| t.as_ref().ok()).expect("known");
+                (index, tag, scenario.rules.rule_for(repository).expect("governed"))
+            })
+            .collect();
+        group.bench_function(format!("select 100k containers, {label}"), |b| {
+            b.iter(|| {
+                let none = RolledBackTags::new();
+                let mut found = 0usize;
+                for (index, tag, rule) in &selections {
+                    found += usize::from(select(tag, rule, index, now(), &none).candidate().is_some());
+                }
+                black_box(found)
+            })
+        });
         if let Spread::Scattered = spread {
-            // Version selection alone: how much of the evaluation is the
-            // decision itself when nothing repeats.
-            let selections: Vec<(&TagIndex, &str, &CompiledRule)> = scenario
-                .workloads
-                .iter()
-                .flat_map(|w| &w.template)
-                .map(|container| {
-                    let (repository, tag) = container.image.rsplit_once(':').expect("repo:tag");
-                    let facts = scenario.registry.repository(repository).expect("known");
-                    let index = facts.tags.as_ref().and_then(|t| t.as_ref().ok()).expect("known");
-                    (index, tag, scenario.rules.rule_for(repository).expect("governed"))
-                })
-                .collect();
-            group.bench_function("select 100k containers, scattered", |b| {
-                b.iter(|| {
-                    let none = RolledBackTags::new();
-                    let mut found = 0usize;
-                    for (index, tag, rule) in &selections {
-                        found += usize::from(select(tag, rule, index, now(), &none).candidate().is_some());
-                    }
-                    black_box(found)
-                })
-            });
             let total_tags: usize = scenario.tag_lists.iter().map(Vec::len).sum();
             group.throughput(Throughput::Elements(total_tags as u64));
             group.bench_function(format!("index {total_tags} tags of 2k repositories"), |b| {

@@ -87,14 +87,22 @@ impl<'a> TagVersion<'a> {
         let mut numbers = [0u64; MAX_PRECISION];
         let mut precision = 0usize;
         loop {
-            let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
-            // 19 digits always fit a u64; longer numbers are not versions.
-            if digits == 0 || digits > 19 || precision == MAX_PRECISION {
+            if precision == MAX_PRECISION {
                 return None;
             }
-            numbers[precision] = tag[i..i + digits].parse().ok()?;
+            // Accumulated by hand: this runs for every tag of every
+            // repository, and `str::parse` costs several times more.
+            let start = i;
+            let mut value: u64 = 0;
+            while let Some(digit) = bytes.get(i).filter(|b| b.is_ascii_digit()) {
+                value = value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            numbers[precision] = value;
             precision += 1;
-            i += digits;
             if bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
                 i += 1;
             } else {
@@ -229,6 +237,13 @@ impl fmt::Display for FamilyKey<'_> {
 fn read_pre_release(rest: &str) -> Option<(PreRelease, usize)> {
     let separator = usize::from(matches!(rest.as_bytes().first(), Some(b'-' | b'.')));
     let body = &rest[separator..];
+    // Most tags have no pre-release: only these letters can start one.
+    if !matches!(
+        body.as_bytes().first(),
+        Some(b'a' | b'b' | b'd' | b'p' | b'r' | b'A' | b'B' | b'D' | b'P' | b'R')
+    ) {
+        return None;
+    }
     // Longer keywords first, so `preview` is not read as `pre` + `view`.
     const KEYWORDS: [(&str, PreReleaseKind, bool); 8] = [
         ("preview", PreReleaseKind::Preview, false),
