@@ -421,11 +421,14 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates one workload.
     pub fn evaluate(&mut self, template: &[TemplateContainer], pods: &[PodSnapshot]) -> WorkloadFindings {
-        let mut ordered: Vec<&TemplateContainer> = template.iter().filter(|c| !c.init).collect();
-        ordered.extend(template.iter().filter(|c| c.init));
         let mut findings = WorkloadFindings::default();
+        findings.containers.reserve(template.len());
         let baselines = self.context.baselines;
-        for container in ordered {
+        let containers_then_init = template
+            .iter()
+            .filter(|c| !c.init)
+            .chain(template.iter().filter(|c| c.init));
+        for container in containers_then_init {
             let running = running_images(pods, container);
             if let Some(expected) = baselines.sidecars.get(&container.name) {
                 findings
@@ -846,6 +849,9 @@ fn node_findings(
     nodes: &HashMap<String, NodeSnapshot>,
     baselines: &RuntimeBaselines,
 ) -> Vec<NodeFinding> {
+    if baselines.kubelet.is_none() && baselines.kernel.is_none() && baselines.container_runtimes.is_empty() {
+        return Vec::new();
+    }
     let used: BTreeSet<&str> = pods.iter().filter_map(|p| p.node.as_deref()).collect();
     let mut findings = Vec::new();
     for name in used {

@@ -45,6 +45,23 @@ impl fmt::Debug for Digest {
     }
 }
 
+/// Lowercase hex digit → value; `0xff` for every other byte. Pods report a
+/// digest per container, so parsing them is on the scan's hot path.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut digit = 0;
+    while digit < 10 {
+        table[b'0' as usize + digit] = digit as u8;
+        digit += 1;
+    }
+    let mut letter = 0;
+    while letter < 6 {
+        table[b'a' as usize + letter] = 10 + letter as u8;
+        letter += 1;
+    }
+    table
+};
+
 /// The digest algorithms the OCI image spec registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DigestAlgorithm {
@@ -102,15 +119,11 @@ impl Digest {
                 hex.len()
             )));
         }
-        let nibble = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
         let mut bytes = [0u8; 64];
         for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
-            match (nibble(pair[0]), nibble(pair[1])) {
-                (Some(high), Some(low)) => bytes[i] = high << 4 | low,
+            let (high, low) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
+            match (high | low) & 0xf0 {
+                0 => bytes[i] = high << 4 | low,
                 _ => {
                     let bad = hex[i * 2..]
                         .chars()
