@@ -2,10 +2,12 @@
 //!
 //! The crate is split by layer (see `DESIGN.md` §2): [`api`] holds the CRD
 //! types and nothing else; [`core`] makes the decisions, as pure functions;
-//! [`cli`] is the command line that `main.rs` hands over to; [`tls`] fixes
-//! the process-wide TLS crypto provider.
+//! [`registry`] asks registries (or OCI layouts) for the facts; [`cli`] is
+//! the command line that `main.rs` hands over to; [`tls`] fixes the
+//! process-wide TLS crypto provider.
 
 pub mod api;
 pub mod cli;
 pub mod core;
+pub mod registry;
 pub mod tls;
