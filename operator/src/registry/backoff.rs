@@ -18,7 +18,11 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { max_retries: 4, base: Duration::from_millis(500), max_wait: Duration::from_secs(60) }
+        Backoff {
+            max_retries: 4,
+            base: Duration::from_millis(500),
+            max_wait: Duration::from_secs(60),
+        }
     }
 }
 
@@ -30,7 +34,10 @@ impl Backoff {
         if let Some(asked) = retry_after {
             return (asked <= self.max_wait).then_some(asked);
         }
-        let ceiling = self.base.saturating_mul(2u32.saturating_pow(retry.min(16))).min(self.max_wait);
+        let ceiling = self
+            .base
+            .saturating_mul(2u32.saturating_pow(retry.min(16)))
+            .min(self.max_wait);
         Some(ceiling.mul_f64(random.clamp(0.0, 1.0)))
     }
 }
@@ -58,9 +65,13 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after(" 120 ", now), Some(Duration::from_secs(120)));
-        let date = chrono::DateTime::from_timestamp(1_795_000_030, 0).expect("valid").to_rfc2822();
+        let date = chrono::DateTime::from_timestamp(1_795_000_030, 0)
+            .expect("valid")
+            .to_rfc2822();
         assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(30)));
-        let past = chrono::DateTime::from_timestamp(1_794_000_000, 0).expect("valid").to_rfc2822();
+        let past = chrono::DateTime::from_timestamp(1_794_000_000, 0)
+            .expect("valid")
+            .to_rfc2822();
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
     }
@@ -68,7 +79,10 @@ mod tests {
     #[test]
     fn the_registrys_retry_after_wins_unless_it_is_too_long() {
         let backoff = Backoff::default();
-        assert_eq!(backoff.wait(3, Some(Duration::from_secs(2)), 0.9), Some(Duration::from_secs(2)));
+        assert_eq!(
+            backoff.wait(3, Some(Duration::from_secs(2)), 0.9),
+            Some(Duration::from_secs(2))
+        );
         assert_eq!(backoff.wait(0, Some(Duration::from_secs(3600)), 0.9), None);
     }
 

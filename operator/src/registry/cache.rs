@@ -25,7 +25,10 @@ pub struct TtlCache<K, V> {
 impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     /// An empty cache whose entries live `ttl`.
     pub fn new(ttl: Duration) -> TtlCache<K, V> {
-        TtlCache { ttl, entries: HashMap::new() }
+        TtlCache {
+            ttl,
+            entries: HashMap::new(),
+        }
     }
 
     /// The value if it is younger than the TTL.
@@ -41,7 +44,8 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     pub fn insert(&mut self, key: K, value: V, now: Instant) {
         if self.entries.len() >= 64 && self.entries.len().is_power_of_two() {
             let ttl = self.ttl;
-            self.entries.retain(|_, (stored, _)| now.saturating_duration_since(*stored) < ttl);
+            self.entries
+                .retain(|_, (stored, _)| now.saturating_duration_since(*stored) < ttl);
         }
         self.entries.insert(key, (now, value));
     }
@@ -62,7 +66,13 @@ pub struct ContentCache<K, V> {
 impl<K: Eq + Hash + Clone, V: Clone> ContentCache<K, V> {
     /// An empty cache holding at most `capacity` bytes.
     pub fn new(capacity: usize) -> ContentCache<K, V> {
-        ContentCache { capacity, used: 0, tick: 0, entries: HashMap::new(), order: BTreeMap::new() }
+        ContentCache {
+            capacity,
+            used: 0,
+            tick: 0,
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+        }
     }
 
     /// The value, marking it recently used.
@@ -86,7 +96,9 @@ impl<K: Eq + Hash + Clone, V: Clone> ContentCache<K, V> {
             self.used -= old_size;
         }
         while self.used + size > self.capacity {
-            let Some((_, oldest)) = self.order.pop_first() else { break };
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
             if let Some((_, old_size, _)) = self.entries.remove(&oldest) {
                 self.used -= old_size;
             }
@@ -106,7 +118,6 @@ impl<K: Eq + Hash + Clone, V: Clone> ContentCache<K, V> {
     pub fn len(&self) -> usize {
         self.entries.len()
     }
-
 }
 
 #[cfg(test)]
@@ -120,8 +131,14 @@ mod tests {
         let start = Instant::now();
         let mut cache = TtlCache::new(Duration::from_secs(60));
         cache.insert("docker.io/library/nginx", 3, start);
-        assert_eq!(cache.get(&"docker.io/library/nginx", start + Duration::from_secs(59)), Some(3));
-        assert_eq!(cache.get(&"docker.io/library/nginx", start + Duration::from_secs(60)), None);
+        assert_eq!(
+            cache.get(&"docker.io/library/nginx", start + Duration::from_secs(59)),
+            Some(3)
+        );
+        assert_eq!(
+            cache.get(&"docker.io/library/nginx", start + Duration::from_secs(60)),
+            None
+        );
     }
 
     #[test]

@@ -34,9 +34,11 @@ pub enum Credential {
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Credential::Basic { username, .. } => {
-                f.debug_struct("Basic").field("username", username).field("password", &"<redacted>").finish()
-            }
+            Credential::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
             Credential::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
         }
     }
@@ -50,7 +52,9 @@ pub struct DockerConfig {
 
 impl fmt::Debug for DockerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DockerConfig").field("hosts", &self.auths.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("DockerConfig")
+            .field("hosts", &self.auths.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -117,11 +121,19 @@ impl DockerConfig {
             } else if let (Some(username), Some(password)) = (entry.username.clone(), entry.password.clone()) {
                 Credential::Basic { username, password }
             } else if let Some(auth) = entry.auth.filter(|a| !a.is_empty()) {
-                let bad = || CredentialsError::BadAuth { source_name: source_name.to_owned(), host: host.clone() };
-                let decoded = base64::engine::general_purpose::STANDARD.decode(auth.trim()).map_err(|_| bad())?;
+                let bad = || CredentialsError::BadAuth {
+                    source_name: source_name.to_owned(),
+                    host: host.clone(),
+                };
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(auth.trim())
+                    .map_err(|_| bad())?;
                 let text = String::from_utf8(decoded).map_err(|_| bad())?;
                 let (username, password) = text.split_once(':').ok_or_else(bad)?;
-                Credential::Basic { username: username.to_owned(), password: password.to_owned() }
+                Credential::Basic {
+                    username: username.to_owned(),
+                    password: password.to_owned(),
+                }
             } else {
                 continue;
             };
@@ -162,8 +174,15 @@ impl DockerConfig {
 /// `https://index.docker.io/v1/` → `docker.io`; `https://ghcr.io` →
 /// `ghcr.io`; `registry.example:5000/v2/` → `registry.example:5000`.
 pub fn normalize_host(key: &str) -> String {
-    let without_scheme = key.strip_prefix("https://").or_else(|| key.strip_prefix("http://")).unwrap_or(key);
-    let host = without_scheme.split('/').next().unwrap_or(without_scheme).to_ascii_lowercase();
+    let without_scheme = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    let host = without_scheme
+        .split('/')
+        .next()
+        .unwrap_or(without_scheme)
+        .to_ascii_lowercase();
     match host.as_str() {
         "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => DOCKER_HUB.to_owned(),
         _ => host,
@@ -196,7 +215,10 @@ mod tests {
         let config = config();
         assert_eq!(
             config.lookup("docker.io"),
-            Some(&Credential::Basic { username: "alice".into(), password: SECRET.into() })
+            Some(&Credential::Basic {
+                username: "alice".into(),
+                password: SECRET.into()
+            })
         );
         assert_eq!(config.lookup("index.docker.io"), config.lookup("docker.io"));
         assert!(matches!(config.lookup("ghcr.io"), Some(Credential::Basic { username, .. }) if username == "bot"));
@@ -209,7 +231,11 @@ mod tests {
     #[test]
     fn debug_output_never_shows_a_secret() {
         let config = config();
-        let printed = format!("{config:?} {:?} {:?}", config.lookup("docker.io"), config.lookup("quay.io"));
+        let printed = format!(
+            "{config:?} {:?} {:?}",
+            config.lookup("docker.io"),
+            config.lookup("quay.io")
+        );
         assert!(!printed.contains(SECRET), "{printed}");
         assert!(printed.contains("<redacted>"));
         assert!(printed.contains("docker.io"));
@@ -225,13 +251,16 @@ mod tests {
 
         let json = format!(r#"{{"auths": {{"ghcr.io": {{"auth": "{SECRET}"}}}}}}"#);
         let error = DockerConfig::parse(json.as_bytes(), "pull secret a/b").expect_err("not base64 of user:pass");
-        assert_eq!(error.to_string(), "pull secret a/b: the auth of ghcr.io is not base64 of user:password");
+        assert_eq!(
+            error.to_string(),
+            "pull secret a/b: the auth of ghcr.io is not base64 of user:password"
+        );
     }
 
     #[test]
     fn the_first_pull_secret_wins() {
-        let mut first = DockerConfig::parse(br#"{"auths": {"ghcr.io": {"username": "a", "password": "1"}}}"#, "a")
-            .expect("valid");
+        let mut first =
+            DockerConfig::parse(br#"{"auths": {"ghcr.io": {"username": "a", "password": "1"}}}"#, "a").expect("valid");
         let second = DockerConfig::parse(
             br#"{"auths": {"ghcr.io": {"username": "b", "password": "2"}, "quay.io": {"username": "q", "password": "3"}}}"#,
             "b",

@@ -45,7 +45,9 @@ pub async fn gather(
     let mut wanted: Vec<Wanted<'_>> = Vec::new();
     let distinct: BTreeSet<&String> = images.iter().collect();
     for image in distinct {
-        let Ok(reference) = ImageReference::parse(image) else { continue };
+        let Ok(reference) = ImageReference::parse(image) else {
+            continue;
+        };
         if let Some(rule) = rules.rule_for(&reference.name()) {
             wanted.push(Wanted { reference, rule });
         }
@@ -55,7 +57,10 @@ pub async fn gather(
     // Tag lists, once per repository that compares versions.
     let mut repositories: BTreeMap<String, (String, String)> = BTreeMap::new();
     for w in wanted.iter().filter(|w| w.rule.update != UpdateStrategy::Digest) {
-        repositories.insert(w.reference.name(), (w.reference.registry().to_owned(), w.reference.repository().to_owned()));
+        repositories.insert(
+            w.reference.name(),
+            (w.reference.registry().to_owned(), w.reference.repository().to_owned()),
+        );
     }
     let lists = join_all(repositories.iter().map(|(name, (registry, repository))| async move {
         (name.clone(), resolver.tags(registry, repository).await)
@@ -76,7 +81,11 @@ pub async fn gather(
         .iter()
         .filter_map(|w| {
             let tag = w.reference.effective_tag()?;
-            Some((w.reference.registry().to_owned(), w.reference.repository().to_owned(), tag.to_owned()))
+            Some((
+                w.reference.registry().to_owned(),
+                w.reference.repository().to_owned(),
+                tag.to_owned(),
+            ))
         })
         .collect();
     let mut created: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
@@ -86,7 +95,9 @@ pub async fn gather(
     let mut candidates: BTreeSet<(String, String, String)> = BTreeSet::new();
     for w in wanted.iter().filter(|w| w.rule.update != UpdateStrategy::Digest) {
         let name = w.reference.name();
-        let (Some(tags), Some(tag)) = (tag_lists.get(&name), w.reference.effective_tag()) else { continue };
+        let (Some(tags), Some(tag)) = (tag_lists.get(&name), w.reference.effective_tag()) else {
+            continue;
+        };
         let empty = RolledBackTags::new();
         let bad = rolled_back.get(&name).unwrap_or(&empty);
         let mut rounds = 0;
@@ -97,7 +108,13 @@ pub async fn gather(
                 .passed_over
                 .iter()
                 .filter(|p| p.reason == PassReason::AgeUnknown)
-                .map(|p| (w.reference.registry().to_owned(), w.reference.repository().to_owned(), p.tag.to_owned()))
+                .map(|p| {
+                    (
+                        w.reference.registry().to_owned(),
+                        w.reference.repository().to_owned(),
+                        p.tag.to_owned(),
+                    )
+                })
                 .collect();
             let known_before = created.len();
             if unknown_ages.is_empty() || rounds == AGE_ROUNDS {
@@ -112,7 +129,11 @@ pub async fn gather(
             }
         };
         if let Some(candidate) = candidate {
-            candidates.insert((w.reference.registry().to_owned(), w.reference.repository().to_owned(), candidate));
+            candidates.insert((
+                w.reference.registry().to_owned(),
+                w.reference.repository().to_owned(),
+                candidate,
+            ));
         }
     }
     resolve_tags(resolver, candidates, &mut facts, &mut created).await;
@@ -138,7 +159,11 @@ async fn resolve_tags(
                 .is_none_or(|repo| !repo.tag_facts.contains_key(tag.as_str()))
         })
         .collect();
-    let answers = join_all(todo.iter().map(|(registry, repository, tag)| resolver.tag_facts(registry, repository, tag))).await;
+    let answers = join_all(
+        todo.iter()
+            .map(|(registry, repository, tag)| resolver.tag_facts(registry, repository, tag)),
+    )
+    .await;
     for ((registry, repository, tag), answer) in todo.into_iter().zip(answers) {
         let name = format!("{registry}/{repository}");
         if let Ok(tag_facts) = &answer

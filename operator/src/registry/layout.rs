@@ -8,6 +8,9 @@
 //! an entry of `index.json` whose annotation
 //! `org.opencontainers.image.ref.name` names it, as
 //! `skopeo copy … oci:DIR/docker.io/library/nginx:1.25.3` writes it.
+//! (skopeo's `oci:` transport splits its argument at the first colon, so it
+//! cannot write a tree for a host with a port; such directories can be
+//! created by other tools or by hand.)
 
 use std::path::{Path, PathBuf};
 
@@ -52,7 +55,9 @@ impl LayoutTree {
                 message: "not a directory".into(),
             });
         }
-        Ok(LayoutTree { root: root.to_path_buf() })
+        Ok(LayoutTree {
+            root: root.to_path_buf(),
+        })
     }
 
     fn repository_dir(&self, host: &str, repository: &str) -> PathBuf {
@@ -67,7 +72,10 @@ impl LayoutTree {
                 registry: host.to_owned(),
                 what: format!("repository {repository} (no OCI layout at {})", dir.display()),
             },
-            kind => RegistryError::Layout { path: path.display().to_string(), message: kind.to_string() },
+            kind => RegistryError::Layout {
+                path: path.display().to_string(),
+                message: kind.to_string(),
+            },
         })?;
         serde_json::from_slice(&bytes).map_err(|error| RegistryError::Layout {
             path: path.display().to_string(),
@@ -77,8 +85,12 @@ impl LayoutTree {
 
     /// The tags `index.json` names.
     pub fn list_tags(&self, host: &str, repository: &str) -> Result<Vec<String>, RegistryError> {
-        let mut tags: Vec<String> =
-            self.index(host, repository)?.manifests.into_iter().filter_map(|e| e.annotations.get(REF_NAME).cloned()).collect();
+        let mut tags: Vec<String> = self
+            .index(host, repository)?
+            .manifests
+            .into_iter()
+            .filter_map(|e| e.annotations.get(REF_NAME).cloned())
+            .collect();
         tags.sort_unstable();
         tags.dedup();
         Ok(tags)
@@ -96,10 +108,17 @@ impl LayoutTree {
                 what: format!("{repository}:{reference}"),
             })?;
         let digest = Digest::parse(&entry.digest).map_err(|error| RegistryError::Layout {
-            path: self.repository_dir(host, repository).join("index.json").display().to_string(),
+            path: self
+                .repository_dir(host, repository)
+                .join("index.json")
+                .display()
+                .to_string(),
             message: error.to_string(),
         })?;
-        Ok(Descriptor { digest, media_type: entry.media_type.clone().unwrap_or_default() })
+        Ok(Descriptor {
+            digest,
+            media_type: entry.media_type.clone().unwrap_or_default(),
+        })
     }
 
     /// A blob (manifest, index or config) by digest, checked against it.
@@ -107,14 +126,22 @@ impl LayoutTree {
         let path = self
             .repository_dir(host, repository)
             .join("blobs")
-            .join(digest.to_string().split_once(':').map_or("sha256", |(algorithm, _)| algorithm))
+            .join(
+                digest
+                    .to_string()
+                    .split_once(':')
+                    .map_or("sha256", |(algorithm, _)| algorithm),
+            )
             .join(digest.hex());
         let bytes = std::fs::read(&path).map_err(|error| match error.kind() {
             std::io::ErrorKind::NotFound => RegistryError::NotFound {
                 registry: host.to_owned(),
                 what: format!("{repository}@{digest}"),
             },
-            kind => RegistryError::Layout { path: path.display().to_string(), message: kind.to_string() },
+            kind => RegistryError::Layout {
+                path: path.display().to_string(),
+                message: kind.to_string(),
+            },
         })?;
         if digest.algorithm() == crate::core::reference::DigestAlgorithm::Sha256 && &sha256_digest(&bytes)? != digest {
             return Err(RegistryError::Layout {
@@ -126,6 +153,9 @@ impl LayoutTree {
             .ok()
             .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(str::to_owned))
             .unwrap_or_default();
-        Ok(Document { bytes: Bytes::from(bytes), media_type })
+        Ok(Document {
+            bytes: Bytes::from(bytes),
+            media_type,
+        })
     }
 }

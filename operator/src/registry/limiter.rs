@@ -17,7 +17,12 @@ impl TokenBucket {
     /// A full bucket refilling at `rate` tokens per second up to `burst`.
     pub fn new(rate: f64, burst: u32, now: Instant) -> TokenBucket {
         let burst = f64::from(burst.max(1));
-        TokenBucket { rate: rate.max(0.001), burst, tokens: burst, updated: now }
+        TokenBucket {
+            rate: rate.max(0.001),
+            burst,
+            tokens: burst,
+            updated: now,
+        }
     }
 
     /// Takes one token. Returns how long the caller must wait before
@@ -28,7 +33,11 @@ impl TokenBucket {
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         self.updated = now;
         self.tokens -= 1.0;
-        if self.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-self.tokens / self.rate) }
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
     }
 }
 
@@ -56,6 +65,9 @@ mod tests {
         let later = start + Duration::from_secs(60);
         assert_eq!(bucket.take(later), Duration::ZERO);
         assert_eq!(bucket.take(later), Duration::ZERO);
-        assert!(bucket.take(later) > Duration::ZERO, "a minute of idling does not buy more than the burst");
+        assert!(
+            bucket.take(later) > Duration::ZERO,
+            "a minute of idling does not buy more than the burst"
+        );
     }
 }

@@ -113,7 +113,10 @@ impl Remote {
                 registry: "(all)".into(),
                 message: format!("cannot build the HTTP client: {error}"),
             })?;
-        let backoff = Backoff { max_retries: settings.retries, ..Backoff::default() };
+        let backoff = Backoff {
+            max_retries: settings.retries,
+            ..Backoff::default()
+        };
         let permits = Semaphore::new(settings.max_concurrent.max(1));
         Ok(Remote {
             http,
@@ -130,7 +133,11 @@ impl Remote {
 
     /// The hosts to ask for a registry's repositories: its mirrors first.
     pub fn hosts_for(&self, registry: &str) -> Vec<String> {
-        let mut hosts: Vec<String> = self.settings.registry(registry).map(|r| r.mirrors.clone()).unwrap_or_default();
+        let mut hosts: Vec<String> = self
+            .settings
+            .registry(registry)
+            .map(|r| r.mirrors.clone())
+            .unwrap_or_default();
         hosts.push(registry.to_owned());
         hosts
     }
@@ -149,7 +156,11 @@ impl Remote {
                 accept: Some("application/json"),
             };
             let response = self.send(&request).await?;
-            let next = response.headers().get(header::LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
+            let next = response
+                .headers()
+                .get(header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_link);
             let body = self.body(host, response, &format!("tag list of {repository}")).await?;
             #[derive(serde::Deserialize)]
             struct Page {
@@ -200,7 +211,10 @@ impl Remote {
         }
         let document = self.get_manifest(host, repository, reference, None).await?;
         let digest = sha256_digest(&document.bytes)?;
-        Ok(Descriptor { digest, media_type: document.media_type })
+        Ok(Descriptor {
+            digest,
+            media_type: document.media_type,
+        })
     }
 
     /// A manifest or index; when `expected` is given, the bytes must hash
@@ -258,7 +272,10 @@ impl Remote {
                     registry: host.to_owned(),
                     reason: "the resolver is shutting down".into(),
                 })?;
-                let mut builder = self.http.request(request.method.clone(), format!("{}{}", self.base_url(host), request.path));
+                let mut builder = self.http.request(
+                    request.method.clone(),
+                    format!("{}{}", self.base_url(host), request.path),
+                );
                 if let Some(accept) = request.accept {
                     builder = builder.header(header::ACCEPT, accept);
                 }
@@ -271,20 +288,27 @@ impl Remote {
                 Ok(response) => response,
                 Err(error) => {
                     let reason = describe_transport_error(&error);
-                    self.stats.record(host, request.kind, RequestOutcome::Error, Some(&reason));
+                    self.stats
+                        .record(host, request.kind, RequestOutcome::Error, Some(&reason));
                     match self.backoff.wait(retry, None, fastrand::f64()) {
                         Some(wait) if retry < self.backoff.max_retries => {
                             retry += 1;
                             tokio::time::sleep(wait).await;
                             continue;
                         }
-                        _ => return Err(RegistryError::Unreachable { registry: host.to_owned(), reason }),
+                        _ => {
+                            return Err(RegistryError::Unreachable {
+                                registry: host.to_owned(),
+                                reason,
+                            });
+                        }
                     }
                 }
             };
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && !authenticated_once {
-                self.stats.record(host, request.kind, RequestOutcome::Unauthorized, None);
+                self.stats
+                    .record(host, request.kind, RequestOutcome::Unauthorized, None);
                 authenticated_once = true;
                 let challenge = response
                     .headers()
@@ -300,7 +324,8 @@ impl Remote {
                 });
             }
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                self.stats.record(host, request.kind, RequestOutcome::Unauthorized, None);
+                self.stats
+                    .record(host, request.kind, RequestOutcome::Unauthorized, None);
                 return Err(RegistryError::Unauthorized {
                     registry: host.to_owned(),
                     repository: request.repository.to_owned(),
@@ -313,14 +338,20 @@ impl Remote {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| parse_retry_after(v, SystemTime::now()));
                 let message = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or_default());
-                self.stats.record(host, request.kind, RequestOutcome::RateLimited, Some(&message));
+                self.stats
+                    .record(host, request.kind, RequestOutcome::RateLimited, Some(&message));
                 match self.backoff.wait(retry, retry_after, fastrand::f64()) {
                     Some(wait) if retry < self.backoff.max_retries => {
                         retry += 1;
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    _ => return Err(RegistryError::RateLimited { registry: host.to_owned(), retry_after }),
+                    _ => {
+                        return Err(RegistryError::RateLimited {
+                            registry: host.to_owned(),
+                            retry_after,
+                        });
+                    }
                 }
             }
             let outcome = match status {
@@ -337,8 +368,16 @@ impl Remote {
     /// `https://host`, `http://host` for registries marked insecure, and
     /// Docker Hub's API host for `docker.io`.
     fn base_url(&self, host: &str) -> String {
-        let scheme = if self.settings.is_insecure(host) { "http" } else { "https" };
-        let api_host = if host == DOCKER_HUB { "registry-1.docker.io" } else { host };
+        let scheme = if self.settings.is_insecure(host) {
+            "http"
+        } else {
+            "https"
+        };
+        let api_host = if host == DOCKER_HUB {
+            "registry-1.docker.io"
+        } else {
+            host
+        };
         format!("{scheme}://{api_host}")
     }
 
@@ -370,7 +409,11 @@ impl Remote {
         if let Some(Secret(token)) = token {
             return Some(format!("Bearer {token}"));
         }
-        let basic = self.basic_hosts.lock().map(|hosts| hosts.iter().any(|h| h == host)).unwrap_or(false);
+        let basic = self
+            .basic_hosts
+            .lock()
+            .map(|hosts| hosts.iter().any(|h| h == host))
+            .unwrap_or(false);
         match (basic, self.credentials.lookup(host)) {
             (true, Some(Credential::Basic { username, password })) => Some(format!(
                 "Basic {}",
@@ -394,7 +437,9 @@ impl Remote {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Ok(false);
         }
-        let Some(realm) = params.get("realm") else { return Ok(false) };
+        let Some(realm) = params.get("realm") else {
+            return Ok(false);
+        };
         let mut url = reqwest::Url::parse(realm).map_err(|_| RegistryError::Protocol {
             registry: host.to_owned(),
             message: format!("the token realm `{realm}` is not a URL"),
@@ -404,7 +449,10 @@ impl Remote {
         if url.scheme() != "https" && !self.settings.is_insecure(host) {
             return Err(RegistryError::Protocol {
                 registry: host.to_owned(),
-                message: format!("the token service {} is not HTTPS; refusing to authenticate", url.origin().ascii_serialization()),
+                message: format!(
+                    "the token service {} is not HTTPS; refusing to authenticate",
+                    url.origin().ascii_serialization()
+                ),
             });
         }
         {
@@ -422,8 +470,12 @@ impl Remote {
         }
         let response = builder.send().await.map_err(|error| {
             let reason = describe_transport_error(&error);
-            self.stats.record(host, RequestKind::Token, RequestOutcome::Error, Some(&reason));
-            RegistryError::Unreachable { registry: host.to_owned(), reason: format!("token service: {reason}") }
+            self.stats
+                .record(host, RequestKind::Token, RequestOutcome::Error, Some(&reason));
+            RegistryError::Unreachable {
+                registry: host.to_owned(),
+                reason: format!("token service: {reason}"),
+            }
         })?;
         let status = response.status();
         if !status.is_success() {
@@ -432,7 +484,8 @@ impl Remote {
             } else {
                 RequestOutcome::Error
             };
-            self.stats.record(host, RequestKind::Token, outcome, Some(&status.to_string()));
+            self.stats
+                .record(host, RequestKind::Token, outcome, Some(&status.to_string()));
             return Ok(false);
         }
         self.stats.record(host, RequestKind::Token, RequestOutcome::Ok, None);
@@ -450,12 +503,17 @@ impl Remote {
             registry: host.to_owned(),
             message: "the token service's answer is not JSON".into(),
         })?;
-        let Some(token) = answer.token.or(answer.access_token) else { return Ok(false) };
+        let Some(token) = answer.token.or(answer.access_token) else {
+            return Ok(false);
+        };
         // Tokens default to 60 s (the distribution spec's minimum); renew a
         // little early.
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(60).saturating_sub(5).max(1));
         if let Ok(mut tokens) = self.tokens.lock() {
-            tokens.insert((host.to_owned(), scope.to_owned()), (Secret(token), Instant::now() + lifetime));
+            tokens.insert(
+                (host.to_owned(), scope.to_owned()),
+                (Secret(token), Instant::now() + lifetime),
+            );
         }
         Ok(true)
     }
@@ -463,14 +521,23 @@ impl Remote {
     fn check(&self, host: &str, response: reqwest::Response, what: &str) -> Result<reqwest::Response, RegistryError> {
         match response.status() {
             s if s.is_success() => Ok(response),
-            StatusCode::NOT_FOUND => Err(RegistryError::NotFound { registry: host.to_owned(), what: what.to_owned() }),
-            status => Err(RegistryError::Protocol { registry: host.to_owned(), message: format!("{status} for {what}") }),
+            StatusCode::NOT_FOUND => Err(RegistryError::NotFound {
+                registry: host.to_owned(),
+                what: what.to_owned(),
+            }),
+            status => Err(RegistryError::Protocol {
+                registry: host.to_owned(),
+                message: format!("{status} for {what}"),
+            }),
         }
     }
 
     async fn body(&self, host: &str, response: reqwest::Response, what: &str) -> Result<Bytes, RegistryError> {
         let response = self.check(host, response, what)?;
-        if response.content_length().is_some_and(|length| length > MAX_DOCUMENT_BYTES as u64) {
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_DOCUMENT_BYTES as u64)
+        {
             return Err(RegistryError::Protocol {
                 registry: host.to_owned(),
                 message: format!("{what} is larger than {MAX_DOCUMENT_BYTES} bytes"),
@@ -553,7 +620,11 @@ pub fn next_link(link: &str) -> Option<String> {
         // An absolute URL keeps only its path and query: refit stays on the
         // registry it asked.
         match reqwest::Url::parse(target) {
-            Ok(url) => Some(format!("{}{}", url.path(), url.query().map(|q| format!("?{q}")).unwrap_or_default())),
+            Ok(url) => Some(format!(
+                "{}{}",
+                url.path(),
+                url.query().map(|q| format!("?{q}")).unwrap_or_default()
+            )),
             Err(_) => Some(target.to_owned()),
         }
     })
@@ -566,7 +637,9 @@ pub fn parse_challenge(header: &str) -> (String, HashMap<String, String>) {
     let mut params = HashMap::new();
     let mut rest = rest.trim();
     while !rest.is_empty() {
-        let Some((key, after)) = rest.split_once('=') else { break };
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
         let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
         let after = after.trim_start();
         let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
@@ -622,6 +695,10 @@ mod tests {
         let digest = sha256_digest(b"{}").expect("digest");
         assert!(verify("ghcr.io", b"{}", Some(&digest)).is_ok());
         let error = verify("ghcr.io", b"{ }", Some(&digest)).expect_err("tampered");
-        assert!(error.to_string().starts_with("registry ghcr.io: content for sha256:44136fa355b3"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("registry ghcr.io: content for sha256:44136fa355b3")
+        );
     }
 }

@@ -87,7 +87,9 @@ struct Flights<K, V> {
 
 impl<K: Eq + Hash + Clone, V: Clone> Flights<K, V> {
     fn new() -> Flights<K, V> {
-        Flights { cells: Mutex::new(HashMap::new()) }
+        Flights {
+            cells: Mutex::new(HashMap::new()),
+        }
     }
 
     async fn run<F, Fut>(&self, key: K, ask: F) -> V
@@ -121,7 +123,11 @@ impl Resolver {
     /// A resolver over an OCI layout tree (offline).
     pub fn layout(root: &std::path::Path, settings: Settings) -> Result<Resolver, RegistryError> {
         let tree = LayoutTree::open(root)?;
-        Ok(Resolver::with_source(Source::Layout(tree), Arc::new(settings), Arc::new(RegistryStats::default())))
+        Ok(Resolver::with_source(
+            Source::Layout(tree),
+            Arc::new(settings),
+            Arc::new(RegistryStats::default()),
+        ))
     }
 
     fn with_source(source: Source, settings: Arc<Settings>, stats: Arc<RegistryStats>) -> Resolver {
@@ -148,7 +154,11 @@ impl Resolver {
 
     /// Entries and bytes held by the content cache (for metrics).
     pub fn content_cache_usage(&self) -> (usize, usize) {
-        self.inner.content.lock().map(|cache| (cache.len(), cache.used())).unwrap_or_default()
+        self.inner
+            .content
+            .lock()
+            .map(|cache| (cache.len(), cache.used()))
+            .unwrap_or_default()
     }
 
     /// The settings in use.
@@ -160,7 +170,13 @@ impl Resolver {
     /// [`ImageReference`]).
     pub async fn tags(&self, registry: &str, repository: &str) -> Result<Arc<Vec<String>>, RegistryError> {
         let key = format!("{registry}/{repository}");
-        if let Some(tags) = self.inner.tag_lists.lock().ok().and_then(|c| c.get(&key, Instant::now())) {
+        if let Some(tags) = self
+            .inner
+            .tag_lists
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key, Instant::now()))
+        {
             return Ok(tags);
         }
         self.inner
@@ -284,7 +300,10 @@ impl Resolver {
         }
         let settings = &self.inner.settings;
         let find = |keys: &[String]| {
-            sources.iter().find_map(|source| keys.iter().find_map(|key| source.get(key).filter(|v| !v.is_empty()).cloned()))
+            sources.iter().find_map(|source| {
+                keys.iter()
+                    .find_map(|key| source.get(key).filter(|v| !v.is_empty()).cloned())
+            })
         };
         description.base_name = find(&settings.base_name_keys);
         description.base_digest = find(&settings.base_digest_keys).and_then(|d| Digest::parse(&d).ok());
@@ -374,7 +393,9 @@ impl Resolver {
                 let mut last_error = None;
                 for host in remote.hosts_for(registry) {
                     let result = if manifest {
-                        remote.get_manifest(&host, repository, &digest.to_string(), Some(digest)).await
+                        remote
+                            .get_manifest(&host, repository, &digest.to_string(), Some(digest))
+                            .await
                     } else {
                         remote.get_blob(&host, repository, digest).await
                     };
@@ -390,7 +411,10 @@ impl Resolver {
 }
 
 fn no_host(registry: &str) -> RegistryError {
-    RegistryError::Unreachable { registry: registry.to_owned(), reason: "no host to ask".into() }
+    RegistryError::Unreachable {
+        registry: registry.to_owned(),
+        reason: "no host to ask".into(),
+    }
 }
 
 fn parse_json(registry: &str, document: &Document, digest: &Digest) -> Result<serde_json::Value, RegistryError> {
@@ -403,7 +427,11 @@ fn parse_json(registry: &str, document: &Document, digest: &Digest) -> Result<se
 fn string_map(value: Option<&serde_json::Value>) -> BTreeMap<String, String> {
     value
         .and_then(|v| v.as_object())
-        .map(|map| map.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned()))).collect())
+        .map(|map| {
+            map.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -417,8 +445,14 @@ fn platform_entry(entry: &serde_json::Value) -> Option<(Digest, String)> {
     let platform = entry.get("platform");
     // An entry without a platform is still an image; one whose platform is
     // `unknown/unknown` is BuildKit's attestation.
-    let os = platform.and_then(|p| p.get("os")).and_then(|o| o.as_str()).unwrap_or("any");
-    let architecture = platform.and_then(|p| p.get("architecture")).and_then(|a| a.as_str()).unwrap_or("any");
+    let os = platform
+        .and_then(|p| p.get("os"))
+        .and_then(|o| o.as_str())
+        .unwrap_or("any");
+    let architecture = platform
+        .and_then(|p| p.get("architecture"))
+        .and_then(|a| a.as_str())
+        .unwrap_or("any");
     if attestation || os == "unknown" {
         return None;
     }

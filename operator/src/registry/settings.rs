@@ -86,7 +86,10 @@ pub struct RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        RateLimit { requests_per_second: 5.0, burst: 10 }
+        RateLimit {
+            requests_per_second: 5.0,
+            burst: 10,
+        }
     }
 }
 
@@ -267,18 +270,33 @@ impl RegistrySettings {
             if entry.host.contains("://") || entry.host.contains('/') || entry.host.is_empty() {
                 problem(
                     format!("registries[{index}].host"),
-                    format!("`{}` must be a host[:port] as image references write it, e.g. ghcr.io or registry.internal:5000", entry.host),
+                    format!(
+                        "`{}` must be a host[:port] as image references write it, e.g. ghcr.io or registry.internal:5000",
+                        entry.host
+                    ),
                 );
             }
             for (m, mirror) in entry.mirrors.iter().enumerate() {
                 if mirror.contains("://") || mirror.contains('/') || mirror.is_empty() {
-                    problem(format!("registries[{index}].mirrors[{m}]"), format!("`{mirror}` must be a host[:port]"));
+                    problem(
+                        format!("registries[{index}].mirrors[{m}]"),
+                        format!("`{mirror}` must be a host[:port]"),
+                    );
                 }
             }
             if let Some(limit) = &entry.rate_limit {
                 check_rate_limit(limit, &format!("registries[{index}].rateLimit"), &mut problem);
             }
-            if registries.insert(host.clone(), RegistryEntry { host: host.clone(), ..entry.clone() }).is_some() {
+            if registries
+                .insert(
+                    host.clone(),
+                    RegistryEntry {
+                        host: host.clone(),
+                        ..entry.clone()
+                    },
+                )
+                .is_some()
+            {
                 problem(format!("registries[{index}].host"), format!("{host} is listed twice"));
             }
         }
@@ -303,7 +321,9 @@ impl RegistrySettings {
             return Err(errors);
         }
         let keys = |standard: &str, extra: &[String]| {
-            std::iter::once(standard.to_owned()).chain(extra.iter().cloned()).collect::<Vec<_>>()
+            std::iter::once(standard.to_owned())
+                .chain(extra.iter().cloned())
+                .collect::<Vec<_>>()
         };
         Ok(Settings {
             registries,
@@ -323,7 +343,10 @@ impl RegistrySettings {
 
 fn check_rate_limit(limit: &RateLimit, field: &str, problem: &mut impl FnMut(String, String)) {
     if !(limit.requests_per_second > 0.0 && limit.requests_per_second.is_finite()) {
-        problem(format!("{field}.requestsPerSecond"), "must be a number greater than zero".into());
+        problem(
+            format!("{field}.requestsPerSecond"),
+            "must be a number greater than zero".into(),
+        );
     }
     if limit.burst == 0 {
         problem(format!("{field}.burst"), "must be at least 1".into());
@@ -338,7 +361,9 @@ impl Settings {
 
     /// The request budget of a host.
     pub fn rate_limit(&self, host: &str) -> RateLimit {
-        self.registry(host).and_then(|r| r.rate_limit).unwrap_or(self.rate_limit)
+        self.registry(host)
+            .and_then(|r| r.rate_limit)
+            .unwrap_or(self.rate_limit)
     }
 
     /// Whether a host is reached over plain HTTP.
@@ -373,13 +398,19 @@ baseImageKeys:
         let problems = settings.validate().expect_err("a URL is not a host");
         assert_eq!(
             problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["registries[1].host: `https://index.docker.io/v1/` must be a host[:port] as image references write it, e.g. ghcr.io or registry.internal:5000"]
+            [
+                "registries[1].host: `https://index.docker.io/v1/` must be a host[:port] as image references write it, e.g. ghcr.io or registry.internal:5000"
+            ]
         );
-        let fixed = RegistrySettings::from_yaml(&yaml.replace("https://index.docker.io/v1/", "docker.io")).expect("parses");
+        let fixed =
+            RegistrySettings::from_yaml(&yaml.replace("https://index.docker.io/v1/", "docker.io")).expect("parses");
         let settings = fixed.validate().expect("valid");
         assert!(settings.is_insecure("registry.internal:5000"));
         assert!(!settings.is_insecure("docker.io"));
-        assert_eq!(settings.registry("docker.io").map(|r| r.mirrors.clone()), Some(vec!["mirror.gcr.io".to_owned()]));
+        assert_eq!(
+            settings.registry("docker.io").map(|r| r.mirrors.clone()),
+            Some(vec!["mirror.gcr.io".to_owned()])
+        );
         assert_eq!(settings.rate_limit("docker.io").burst, 5);
         assert_eq!(settings.rate_limit("ghcr.io"), RateLimit::default());
         assert_eq!(settings.tag_list_ttl, Duration::from_secs(1800));
@@ -400,7 +431,10 @@ cache:
 requests:
   maxConcurrent: 0
 "#;
-        let problems = RegistrySettings::from_yaml(yaml).expect("parses").validate().expect_err("invalid");
+        let problems = RegistrySettings::from_yaml(yaml)
+            .expect("parses")
+            .validate()
+            .expect_err("invalid");
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
@@ -419,7 +453,13 @@ requests:
         let settings = Settings::default();
         assert_eq!(settings.tag_list_ttl, Duration::from_secs(600));
         assert_eq!(settings.max_concurrent, 8);
-        assert_eq!(settings.rate_limit, RateLimit { requests_per_second: 5.0, burst: 10 });
+        assert_eq!(
+            settings.rate_limit,
+            RateLimit {
+                requests_per_second: 5.0,
+                burst: 10
+            }
+        );
         assert!(settings.registries.is_empty());
     }
 }

@@ -2,11 +2,7 @@
 //! tests assert ("50 workloads on 3 repositories cost exactly 3 tag-list
 //! requests").
 
-use std::{
-    collections::BTreeMap,
-    sync::Mutex,
-    time::SystemTime,
-};
+use std::{collections::BTreeMap, sync::Mutex, time::SystemTime};
 
 /// What a request asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,7 +104,13 @@ impl RegistryStats {
     pub fn count(&self, registry: &str, kind: RequestKind) -> u64 {
         self.counts
             .lock()
-            .map(|counts| counts.iter().filter(|((r, k, _), _)| r == registry && *k == kind).map(|(_, n)| n).sum())
+            .map(|counts| {
+                counts
+                    .iter()
+                    .filter(|((r, k, _), _)| r == registry && *k == kind)
+                    .map(|(_, n)| n)
+                    .sum()
+            })
             .unwrap_or(0)
     }
 
@@ -134,7 +136,13 @@ impl RegistryStats {
     pub fn total(&self, registry: &str) -> u64 {
         self.counts
             .lock()
-            .map(|counts| counts.iter().filter(|((r, _, _), _)| r == registry).map(|(_, n)| n).sum())
+            .map(|counts| {
+                counts
+                    .iter()
+                    .filter(|((r, _, _), _)| r == registry)
+                    .map(|(_, n)| n)
+                    .sum()
+            })
             .unwrap_or(0)
     }
 }
@@ -147,8 +155,18 @@ mod tests {
     fn counts_and_health_follow_the_requests() {
         let stats = RegistryStats::default();
         stats.record("docker.io", RequestKind::TagList, RequestOutcome::Ok, None);
-        stats.record("docker.io", RequestKind::ManifestHead, RequestOutcome::RateLimited, Some("429 Too Many Requests"));
-        stats.record("docker.io", RequestKind::ManifestHead, RequestOutcome::RateLimited, Some("429 Too Many Requests"));
+        stats.record(
+            "docker.io",
+            RequestKind::ManifestHead,
+            RequestOutcome::RateLimited,
+            Some("429 Too Many Requests"),
+        );
+        stats.record(
+            "docker.io",
+            RequestKind::ManifestHead,
+            RequestOutcome::RateLimited,
+            Some("429 Too Many Requests"),
+        );
         assert_eq!(stats.count("docker.io", RequestKind::ManifestHead), 2);
         assert_eq!(stats.count("docker.io", RequestKind::TagList), 1);
         assert_eq!(stats.count("ghcr.io", RequestKind::TagList), 0);
@@ -156,7 +174,11 @@ mod tests {
         assert_eq!(health.consecutive_failures, 2);
         assert_eq!(health.last_error.as_deref(), Some("429 Too Many Requests"));
         stats.record("docker.io", RequestKind::ManifestHead, RequestOutcome::NotFound, None);
-        assert_eq!(stats.health()["docker.io"].consecutive_failures, 0, "a 404 is an answer");
+        assert_eq!(
+            stats.health()["docker.io"].consecutive_failures,
+            0,
+            "a 404 is an answer"
+        );
         assert_eq!(stats.total("docker.io"), 4);
     }
 }
