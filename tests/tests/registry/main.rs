@@ -695,3 +695,52 @@ async fn skopeo_and_refit_agree_on_what_a_registry_and_a_layout_tree_hold() {
     assert_eq!(offline_facts.created, facts.created);
     assert_eq!(sha256(&image.config), image.config_digest());
 }
+
+#[tokio::test]
+async fn mirrors_are_asked_first_and_the_registry_when_they_fail() {
+    let Some(registry) = TestRegistry::start() else { return };
+    Pusher::new(&registry.addr)
+        .image("team/mirrored", "1.0.0", &ImageSpec::new("mirrored"))
+        .await;
+    let mirror = Proxy::start(&registry.addr, Behaviour::default()).await;
+    let dead_mirror = format!("127.0.0.1:{}", free_port());
+    let mut settings = settings_for(&[&registry.addr, &mirror.addr, &dead_mirror]);
+    settings.requests.retries = 0;
+    settings.registries[0].mirrors = vec![dead_mirror.clone(), mirror.addr.clone()];
+    let resolver = remote_resolver(&settings, DockerConfig::default());
+    let tags = resolver
+        .tags(&registry.addr, "team/mirrored")
+        .await
+        .expect("tags through the mirror");
+    assert_eq!(*tags, ["1.0.0"]);
+    let stats = resolver.stats();
+    assert_eq!(
+        stats.count_outcome(&dead_mirror, RequestKind::TagList, RequestOutcome::Error),
+        1
+    );
+    assert_eq!(
+        stats.count_outcome(&mirror.addr, RequestKind::TagList, RequestOutcome::Ok),
+        1
+    );
+    assert_eq!(
+        stats.count(&registry.addr, RequestKind::TagList),
+        0,
+        "the registry itself was not needed"
+    );
+}
+
+#[tokio::test]
+async fn tls_is_required_unless_a_registry_is_marked_insecure() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let mut settings = settings_for(&[]);
+    settings.requests.retries = 0;
+    let resolver = remote_resolver(&settings, DockerConfig::default());
+    let error = resolver
+        .tags(&registry.addr, "team/web")
+        .await
+        .expect_err("plain HTTP is not spoken unasked");
+    assert_eq!(
+        error.to_string(),
+        format!("registry {} cannot be reached: connection failed", registry.addr)
+    );
+}
