@@ -1,0 +1,347 @@
+//! The simulated controllers and the fault switches, through the real kube
+//! client.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::{
+    apps::v1::{DaemonSet, Deployment, StatefulSet},
+    core::v1::{ConfigMap, Pod},
+};
+use kube::{
+    Api, Client, ResourceExt,
+    api::{ListParams, Patch, PatchParams, PostParams},
+    runtime::{WatchStreamExt, watcher},
+};
+use refit_apiserver::{ApiServer, Simulation, WriteFault};
+use serde_json::{Value, json};
+
+/// The digest the test "registry" reports for every image.
+fn digest_of(image: &str) -> Option<String> {
+    (!image.starts_with("missing")).then(|| format!("sha256:{:0>64}", image.len()))
+}
+
+async fn start() -> (ApiServer, Client) {
+    let server = ApiServer::builder()
+        .simulate(
+            Simulation::new()
+                .tick(Duration::from_millis(10))
+                .nodes(2)
+                .image_ids_sync(digest_of),
+        )
+        .start()
+        .await
+        .expect("server starts");
+    let client = server.client().await.expect("client");
+    (server, client)
+}
+
+fn workload(kind: &str, name: &str, image: &str, extra: Value) -> Value {
+    let mut spec = json!({
+        "selector": {"matchLabels": {"app": name}},
+        "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "main", "image": image}]}},
+    });
+    if kind != "DaemonSet" {
+        spec["replicas"] = json!(2);
+    }
+    if let (Value::Object(spec), Value::Object(extra)) = (&mut spec, extra) {
+        spec.extend(extra);
+    }
+    json!({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name}, "spec": spec})
+}
+
+/// Polls `check` every 20 ms for up to 15 s; returns its last value.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    for _ in 0..750 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn set_image() -> Patch<Value> {
+    Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:2"}]}}}}))
+}
+
+async fn pod_image_ids(client: &Client, app: &str) -> Vec<String> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let listed = pods
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .expect("pods");
+    listed
+        .items
+        .iter()
+        .flat_map(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.clone())
+                .unwrap_or_default()
+        })
+        .map(|c| c.image_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_deployment_rolls_out_a_new_image_and_its_pods_report_the_resolved_digest() {
+    let (_server, client) = start().await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let created: Deployment =
+        serde_json::from_value(workload("Deployment", "web", "nginx:1", json!({}))).expect("valid");
+    deployments
+        .create(&PostParams::default(), &created)
+        .await
+        .expect("created");
+    let done = |generation: i64| {
+        let deployments = deployments.clone();
+        move || {
+            let deployments = deployments.clone();
+            async move {
+                let d = deployments.get("web").await.ok()?;
+                let status = d.status?;
+                let progressing = status.conditions?.into_iter().find(|c| c.type_ == "Progressing")?;
+                (status.observed_generation == Some(generation)
+                    && status.updated_replicas == Some(2)
+                    && status.available_replicas == Some(2)
+                    && status.replicas == Some(2)
+                    && progressing.reason.as_deref() == Some("NewReplicaSetAvailable"))
+                .then_some(())
+            }
+        }
+    };
+    eventually("the first rollout", done(1)).await;
+    assert_eq!(
+        pod_image_ids(&client, "web").await,
+        vec![format!("nginx@sha256:{:0>64}", 7); 2]
+    );
+
+    deployments
+        .patch("web", &PatchParams::default(), &set_image())
+        .await
+        .expect("image changed");
+    eventually("the second rollout", done(2)).await;
+    assert_eq!(
+        pod_image_ids(&client, "web").await,
+        vec![format!("nginx@sha256:{:0>64}", 7); 2]
+    );
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let images: Vec<String> = pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .filter_map(|p| p.spec.as_ref()?.containers.first()?.image.clone())
+        .collect();
+    assert_eq!(images, ["nginx:2", "nginx:2"], "old pods are gone");
+}
+
+#[tokio::test]
+async fn a_failing_image_stalls_the_rollout_until_the_progress_deadline_is_exceeded() {
+    let (server, client) = start().await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let created: Deployment = serde_json::from_value(workload(
+        "Deployment",
+        "api",
+        "nginx:1",
+        json!({"progressDeadlineSeconds": 1}),
+    ))
+    .expect("valid");
+    deployments
+        .create(&PostParams::default(), &created)
+        .await
+        .expect("created");
+    eventually("the first rollout", || {
+        let deployments = deployments.clone();
+        async move { (deployments.get("api").await.ok()?.status?.available_replicas == Some(2)).then_some(()) }
+    })
+    .await;
+    server.simulation().expect("simulation runs").fail_image("nginx:2");
+    deployments
+        .patch("api", &PatchParams::default(), &set_image())
+        .await
+        .expect("image changed");
+    let condition = eventually("ProgressDeadlineExceeded", || {
+        let deployments = deployments.clone();
+        async move {
+            let status = deployments.get("api").await.ok()?.status?;
+            status
+                .conditions?
+                .into_iter()
+                .find(|c| c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded"))
+        }
+    })
+    .await;
+    assert_eq!(condition.status, "False");
+    let status = deployments
+        .get("api")
+        .await
+        .expect("deployment")
+        .status
+        .expect("status");
+    assert_eq!(status.available_replicas, Some(2), "the old pods keep serving");
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let waiting: Vec<String> = pods
+        .list(&ListParams::default().labels("app=api"))
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .flat_map(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.clone())
+                .unwrap_or_default()
+        })
+        .filter_map(|c| c.state?.waiting?.reason)
+        .collect();
+    assert!(
+        waiting.iter().all(|r| r == "ImagePullBackOff") && !waiting.is_empty(),
+        "{waiting:?}"
+    );
+}
+
+#[tokio::test]
+async fn statefulset_and_daemonset_rollouts_replace_every_pod() {
+    let (_server, client) = start().await;
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
+    let daemons: Api<DaemonSet> = Api::namespaced(client.clone(), "default");
+    sets.create(
+        &PostParams::default(),
+        &serde_json::from_value(workload("StatefulSet", "db", "nginx:1", json!({}))).expect("valid"),
+    )
+    .await
+    .expect("created");
+    daemons
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(workload("DaemonSet", "agent", "nginx:1", json!({}))).expect("valid"),
+        )
+        .await
+        .expect("created");
+    sets.patch("db", &PatchParams::default(), &set_image())
+        .await
+        .expect("patched");
+    daemons
+        .patch("agent", &PatchParams::default(), &set_image())
+        .await
+        .expect("patched");
+    eventually("the StatefulSet rollout", || {
+        let sets = sets.clone();
+        async move {
+            let status = sets.get("db").await.ok()?.status?;
+            (status.observed_generation == Some(2)
+                && status.updated_replicas == Some(2)
+                && status.ready_replicas == Some(2)
+                && status.current_revision == status.update_revision)
+                .then_some(())
+        }
+    })
+    .await;
+    eventually("the DaemonSet rollout", || {
+        let daemons = daemons.clone();
+        async move {
+            let status = daemons.get("agent").await.ok()?.status?;
+            (status.observed_generation == Some(2)
+                && status.desired_number_scheduled == 2
+                && status.updated_number_scheduled == Some(2)
+                && status.number_ready == 2
+                && status.current_number_scheduled == 2)
+                .then_some(())
+        }
+    })
+    .await;
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let names: Vec<String> = pods
+        .list(&ListParams::default().labels("app=db"))
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(names, ["db-0", "db-1"]);
+}
+
+#[tokio::test]
+async fn injected_write_failures_answer_409_then_500_and_then_stop() {
+    let server = ApiServer::start().await.expect("server");
+    let maps: Api<ConfigMap> = Api::namespaced(server.client().await.expect("client"), "default");
+    let map: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "a"}})).expect("valid");
+    server.faults().fail_next_writes(1, WriteFault::Conflict);
+    let code = |e: kube::Error| match e {
+        kube::Error::Api(status) => status.code,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        code(maps.create(&PostParams::default(), &map).await.expect_err("injected")),
+        409
+    );
+    server.faults().fail_next_writes(2, WriteFault::InternalError);
+    assert_eq!(
+        code(maps.create(&PostParams::default(), &map).await.expect_err("injected")),
+        500
+    );
+    maps.list(&ListParams::default()).await.expect("reads are not affected");
+    assert_eq!(
+        code(maps.create(&PostParams::default(), &map).await.expect_err("injected")),
+        500
+    );
+    maps.create(&PostParams::default(), &map).await.expect("faults used up");
+}
+
+#[tokio::test]
+async fn the_runtime_watcher_recovers_from_dropped_watches() {
+    let server = ApiServer::start().await.expect("server");
+    let maps: Api<ConfigMap> = Api::namespaced(server.client().await.expect("client"), "default");
+    let mut events = watcher(maps.clone(), watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .boxed();
+    let create = |name: &str| {
+        let maps = maps.clone();
+        let map: ConfigMap = serde_json::from_value(json!({"metadata": {"name": name}})).expect("valid");
+        async move { maps.create(&PostParams::default(), &map).await.expect("created") }
+    };
+    create("before").await;
+    let first = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("in time");
+    assert_eq!(
+        first.and_then(Result::ok).map(|o| o.name_any()).as_deref(),
+        Some("before")
+    );
+    server.faults().drop_watches();
+    create("after").await;
+    let mut seen = Vec::new();
+    while !seen.contains(&"after".to_string()) {
+        match tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("the watcher comes back")
+        {
+            Some(Ok(object)) => seen.push(object.name_any()),
+            Some(Err(_)) => {} // the dropped connection surfaces as one error
+            None => panic!("the stream ended"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_delay_slows_every_answer() {
+    let server = ApiServer::start().await.expect("server");
+    let maps: Api<ConfigMap> = Api::namespaced(server.client().await.expect("client"), "default");
+    server.faults().set_delay(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    maps.list(&ListParams::default()).await.expect("listed");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    server.faults().set_delay(Duration::ZERO);
+    let started = std::time::Instant::now();
+    maps.list(&ListParams::default()).await.expect("listed");
+    assert!(started.elapsed() < Duration::from_millis(300));
+}
