@@ -10,4 +10,5 @@ pub mod api;
 pub mod cli;
 pub mod core;
 pub mod registry;
+pub mod scan;
 pub mod tls;

@@ -28,7 +28,6 @@ fn commands_not_built_yet_say_so_and_exit_2_with_no_output() {
     for (args, issue) in [
         (&["run"][..], "#7"),
         (&["run", "--config", "/etc/refit/config.yaml"][..], "#7"),
-        (&["scan", "manifests/", "--output", "json"][..], "#8"),
     ] {
         let (code, stdout, stderr) = run_refit(args);
         assert_eq!(code, 2, "refit {args:?} must fail");

@@ -5,6 +5,7 @@
 //! 2 the command line was wrong, or the command is not built yet.
 
 pub mod crd;
+mod scan;
 mod version;
 mod window;
 
@@ -33,8 +34,8 @@ enum Command {
     /// carry out approved changes inside change windows. (Not built yet.)
     Run(PendingArgs),
     /// Check the images in Kubernetes manifests on disk against their
-    /// registries, for CI. (Not built yet.)
-    Scan(PendingArgs),
+    /// registries (or an OCI layout), for CI: table, JSON or SARIF.
+    Scan(scan::ScanArgs),
     /// Show whether a ChangeWindow (read from a YAML file) is open at an
     /// instant and why, and its next openings in local time and UTC.
     Window(window::WindowArgs),
@@ -73,7 +74,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(_) => not_built_yet("run", 7),
-        Command::Scan(_) => not_built_yet("scan", 8),
+        Command::Scan(args) => scan::run(args),
         Command::Window(args) => window::run(args),
         Command::Crd(args) => report(crd::run(args.output_dir.as_deref())),
         Command::Version(args) => report(version::run(args.output)),

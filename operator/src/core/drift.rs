@@ -691,7 +691,7 @@ fn finish(
         notes.extend(incomparable);
     } else if !missing.is_empty() {
         finding.state = FindingState::Unknown;
-        finding.reason = missing.join("; ");
+        finding.reason = join_missing(&missing);
         missing.clear();
     } else if let Some(note) = incomparable {
         // The digest is current, but whether a newer version exists could
@@ -706,7 +706,7 @@ fn finish(
         };
     }
     if !missing.is_empty() {
-        notes.push(format!("not checked: {}", missing.join("; ")));
+        notes.push(format!("not checked: {}", join_missing(&missing)));
     }
     if !notes.is_empty() {
         finding.reason = format!("{}; {}", finding.reason, notes.join("; "));
@@ -719,6 +719,20 @@ fn finish(
         finding.reason.push_str("; report only (update: none)");
     }
     Some(finding)
+}
+
+/// Joins what could not be checked; when the tag list and the digest are
+/// missing for the same reason (one unreachable registry), says it once.
+fn join_missing(missing: &[String]) -> String {
+    if let [tags, digest] = missing
+        && let (Some(tags_reason), Some((digest_what, digest_reason))) =
+            (tags.strip_prefix("tags unknown ("), digest.split_once(" unknown ("))
+        && tags_reason == digest_reason
+    {
+        let tag = digest_what.trim_start_matches("digest of ");
+        return format!("tags and the digest of {tag} unknown ({tags_reason}");
+    }
+    missing.join("; ")
 }
 
 /// Whether the tag could be compared at all: if not, the explanation is

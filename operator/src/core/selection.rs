@@ -321,8 +321,10 @@ impl fmt::Display for Selection<'_> {
         if let Some((count, newest)) = &self.beyond_level {
             write!(f, "; {count} newer outside the update level (newest {newest})")?;
         }
-        if self.not_comparable > 0 {
-            write!(f, "; {} other tags not comparable", self.not_comparable)?;
+        match self.not_comparable {
+            0 => {}
+            1 => f.write_str("; 1 other tag not comparable")?,
+            n => write!(f, "; {n} other tags not comparable")?,
         }
         Ok(())
     }

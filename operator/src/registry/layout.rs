@@ -68,9 +68,9 @@ impl LayoutTree {
         let dir = self.repository_dir(host, repository);
         let path = dir.join("index.json");
         let bytes = std::fs::read(&path).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => RegistryError::NotFound {
-                registry: host.to_owned(),
-                what: format!("repository {repository} (no OCI layout at {})", dir.display()),
+            std::io::ErrorKind::NotFound => RegistryError::Layout {
+                path: dir.display().to_string(),
+                message: format!("the tree has no copy of {host}/{repository}"),
             },
             kind => RegistryError::Layout {
                 path: path.display().to_string(),

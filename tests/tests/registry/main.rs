@@ -367,9 +367,7 @@ async fn an_unreachable_registry_makes_findings_unknown_never_up_to_date() {
     assert_eq!(web.state, FindingState::Unknown);
     assert_eq!(
         web.reason,
-        format!(
-            "tags unknown (registry {host} cannot be reached: connection failed); digest of 1.4.0 unknown (registry {host} cannot be reached: connection failed)"
-        )
+        format!("tags and the digest of 1.4.0 unknown (registry {host} cannot be reached: connection failed)")
     );
     let health = &resolver.stats().health()[&host];
     assert!(health.consecutive_failures >= 2, "each attempt counts: {health:?}");
@@ -742,5 +740,67 @@ async fn tls_is_required_unless_a_registry_is_marked_insecure() {
     assert_eq!(
         error.to_string(),
         format!("registry {} cannot be reached: connection failed", registry.addr)
+    );
+}
+
+#[tokio::test]
+async fn refit_scan_checks_manifests_against_the_real_registry() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let pusher = Pusher::new(&registry.addr);
+    pusher
+        .image(
+            "team/web",
+            "1.4.0",
+            &ImageSpec::new("web 1.4.0").created("2026-09-01T00:00:00Z"),
+        )
+        .await;
+    let newest = pusher
+        .image(
+            "team/web",
+            "1.6.2",
+            &ImageSpec::new("web 1.6.2").created("2026-10-01T00:00:00Z"),
+        )
+        .await;
+    pusher
+        .image(
+            "team/web",
+            "2.0.0",
+            &ImageSpec::new("web 2.0.0").created("2026-11-01T00:00:00Z"),
+        )
+        .await;
+    let scratch = Scratch::new("scan");
+    let manifest = scratch.0.join("web.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: team}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {}/team/web:1.4.0\n",
+            registry.addr
+        ),
+    )
+    .expect("manifest");
+    let config = scratch.0.join("refit.yaml");
+    std::fs::write(
+        &config,
+        format!("registries:\n  - host: {}\n    insecure: true\n", registry.addr),
+    )
+    .expect("config");
+    let (code, stdout, stderr) = refit_tests::run_refit(&[
+        "scan",
+        manifest.to_str().expect("utf-8"),
+        "--registry-config",
+        config.to_str().expect("utf-8"),
+        "--output",
+        "json",
+        "--fail-on",
+        "outdated",
+    ]);
+    assert_eq!(code, 1, "an outdated image fails the gate: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let container = &report["workloads"][0]["containers"][0];
+    assert_eq!(container["state"], "Outdated");
+    assert_eq!(
+        container["candidate"],
+        format!("{}/team/web:1.6.2@{newest}", registry.addr),
+        "minor: not 2.0.0"
     );
 }

@@ -192,7 +192,7 @@ fn an_unreachable_registry_is_unknown_never_up_to_date() {
     assert_eq!(web.state, FindingState::Unknown);
     assert_eq!(
         web.reason,
-        "tags unknown (registry docker.io answered 503 three times); digest of 1.31.4-alpine unknown (registry docker.io answered 503 three times)"
+        "tags and the digest of 1.31.4-alpine unknown (registry docker.io answered 503 three times)"
     );
 }
 
