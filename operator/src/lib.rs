@@ -2,13 +2,21 @@
 //!
 //! The crate is split by layer (see `DESIGN.md` §2): [`api`] holds the CRD
 //! types and nothing else; [`core`] makes the decisions, as pure functions;
-//! [`registry`] asks registries (or OCI layouts) for the facts; [`cli`] is
-//! the command line that `main.rs` hands over to; [`tls`] fixes the
-//! process-wide TLS crypto provider.
+//! [`registry`] asks registries (or OCI layouts) for the facts; [`cluster`]
+//! reads Kubernetes objects into `core` types and writes refit's results
+//! back; [`controller`] wires them into the operator (reconcilers and the
+//! scan loop); [`telemetry`] is logging, metrics and health endpoints;
+//! [`config`] is the operator's config file; [`cli`] is the command line
+//! that `main.rs` hands over to; [`tls`] fixes the process-wide TLS crypto
+//! provider.
 
 pub mod api;
 pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod controller;
 pub mod core;
 pub mod registry;
 pub mod scan;
+pub mod telemetry;
 pub mod tls;

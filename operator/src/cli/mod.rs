@@ -2,9 +2,10 @@
 //! subcommands. `main.rs` only calls [`main`].
 //!
 //! Exit codes: 0 success; 1 the command ran and failed (an I/O error, say);
-//! 2 the command line was wrong, or the command is not built yet.
+//! 2 the command line (or a file it names) was wrong.
 
 pub mod crd;
+mod run;
 mod scan;
 mod version;
 mod window;
@@ -15,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 /// Exit code for a command that ran and failed.
 pub const EXIT_FAILURE: u8 = 1;
-/// Exit code for usage errors and commands that are not built yet.
+/// Exit code for usage errors: a wrong flag, or a file that cannot be used.
 pub const EXIT_USAGE: u8 = 2;
 
 /// refit finds outdated and drifted container images in Kubernetes and
@@ -30,9 +31,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the operator: watch the cluster, keep DriftReports current and
-    /// carry out approved changes inside change windows. (Not built yet.)
-    Run(PendingArgs),
+    /// Run the operator: watch the cluster, keep DriftReports and the
+    /// status of PatchPolicies and ChangeWindows current. (Creating and
+    /// carrying out ChangeTickets comes later.)
+    Run(run::RunArgs),
     /// Check the images in Kubernetes manifests on disk against their
     /// registries (or an OCI layout), for CI: table, JSON or SARIF.
     Scan(scan::ScanArgs),
@@ -44,14 +46,6 @@ enum Command {
     Crd(CrdArgs),
     /// Print refit's version.
     Version(VersionArgs),
-}
-
-/// Arguments of a command that is not built yet: anything is accepted so
-/// the user learns that the command is missing, not that a flag is wrong.
-#[derive(Debug, clap::Args)]
-struct PendingArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    _args: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,17 +67,12 @@ struct VersionArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(_) => not_built_yet("run", 7),
+        Command::Run(args) => run::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Window(args) => window::run(args),
         Command::Crd(args) => report(crd::run(args.output_dir.as_deref())),
         Command::Version(args) => report(version::run(args.output)),
     }
-}
-
-fn not_built_yet(command: &str, issue: u32) -> ExitCode {
-    eprintln!("error: `refit {command}` is not implemented yet (tracked in issue #{issue}); nothing was done.");
-    ExitCode::from(EXIT_USAGE)
 }
 
 fn report(result: Result<(), CliError>) -> ExitCode {

@@ -6,6 +6,7 @@
 
 pub mod drift;
 pub mod duration;
+pub mod governance;
 pub mod planning;
 pub mod policy;
 pub mod reference;

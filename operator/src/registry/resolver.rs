@@ -120,6 +120,20 @@ impl Resolver {
         Ok(Resolver::with_source(Source::Remote(Box::new(remote)), settings, stats))
     }
 
+    /// A resolver for remote registries that records its requests into
+    /// `stats`, shared with the resolvers it replaces: the operator builds a
+    /// new resolver when the workloads' pull secrets change, and its request
+    /// counts must not start again from zero.
+    pub fn remote_with_stats(
+        settings: Settings,
+        credentials: DockerConfig,
+        stats: Arc<RegistryStats>,
+    ) -> Result<Resolver, RegistryError> {
+        let settings = Arc::new(settings);
+        let remote = Remote::new(settings.clone(), credentials, stats.clone())?;
+        Ok(Resolver::with_source(Source::Remote(Box::new(remote)), settings, stats))
+    }
+
     /// A resolver over an OCI layout tree (offline).
     pub fn layout(root: &std::path::Path, settings: Settings) -> Result<Resolver, RegistryError> {
         let tree = LayoutTree::open(root)?;
@@ -150,6 +164,12 @@ impl Resolver {
     /// Request counts and health.
     pub fn stats(&self) -> &RegistryStats {
         &self.inner.stats
+    }
+
+    /// The request counts and health, shared (see
+    /// [`remote_with_stats`](Self::remote_with_stats)).
+    pub fn shared_stats(&self) -> Arc<RegistryStats> {
+        self.inner.stats.clone()
     }
 
     /// Entries and bytes held by the content cache (for metrics).

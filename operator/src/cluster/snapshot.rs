@@ -1,0 +1,349 @@
+//! The cluster as `core` sees it: every workload with its template's
+//! containers and its pods (joined through ownerReferences: pod →
+//! ReplicaSet → Deployment, pod → Job → CronJob, pod → StatefulSet or
+//! DaemonSet), the nodes' component versions and the namespaces' labels,
+//! read from the watch stores in one pass.
+//!
+//! Whether a pod belongs to its workload's current revision decides how
+//! drift is described (changed by hand, or a rollout still under way):
+//! for a Deployment, the pod's ReplicaSet has the highest revision; for a
+//! StatefulSet, its `controller-revision-hash` is `status.updateRevision`;
+//! for a DaemonSet, its `pod-template-generation` is the DaemonSet's
+//! generation. Pods of a CronJob's Jobs are never "current" (each Job is a
+//! one-off copy of the template).
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    hash::{DefaultHasher, Hash, Hasher},
+};
+
+use k8s_openapi::{
+    api::core::v1::{Pod, PodSpec},
+    apimachinery::pkg::apis::meta::v1::ObjectMeta,
+};
+
+use super::watch::Stores;
+use crate::{
+    api::workload::WorkloadKind,
+    core::{
+        drift::{NodeSnapshot, PodContainer, PodSnapshot, TemplateContainer},
+        governance::Labels,
+    },
+};
+
+/// Longest object name Kubernetes accepts.
+const NAME_MAX: usize = 253;
+
+/// A workload by kind, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkloadKey {
+    /// Its kind.
+    pub kind: WorkloadKind,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl WorkloadKey {
+    /// The name of the workload's DriftReport: `<kind>-<name>` in lower
+    /// case (`deployment-web`), shortened with a hash when that would be
+    /// longer than Kubernetes allows.
+    pub fn report_name(&self) -> String {
+        let name = format!("{}-{}", self.kind.as_str().to_ascii_lowercase(), self.name);
+        if name.len() <= NAME_MAX {
+            return name;
+        }
+        let mut hasher = DefaultHasher::new();
+        name.hash(&mut hasher);
+        let suffix = format!("-{:08x}", hasher.finish() as u32);
+        let mut cut = NAME_MAX - suffix.len();
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}{suffix}", name[..cut].trim_end_matches(['-', '.']))
+    }
+
+    /// `apps/v1` or `batch/v1`.
+    pub fn api_version(&self) -> &'static str {
+        match self.kind {
+            WorkloadKind::CronJob => "batch/v1",
+            _ => "apps/v1",
+        }
+    }
+}
+
+impl std::fmt::Display for WorkloadKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+/// One workload with what evaluation needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadSnapshot {
+    /// Which workload.
+    pub key: WorkloadKey,
+    /// Its uid (for the DriftReport's ownerReference).
+    pub uid: String,
+    /// Its own labels.
+    pub labels: Labels,
+    /// Its template's containers, then init containers.
+    pub template: Vec<TemplateContainer>,
+    /// Its pods, by name.
+    pub pods: Vec<PodSnapshot>,
+    /// Names of the image pull secrets its template names.
+    pub pull_secrets: Vec<String>,
+}
+
+impl WorkloadSnapshot {
+    /// A digest of everything evaluation reads from the cluster for this
+    /// workload: the template, and the pods reduced to what they run. Pods
+    /// that run exactly what another pod runs count once, so scaling or
+    /// replacing identical pods does not change it; pods that differ from
+    /// the template are named, because their names appear in the report.
+    pub fn fingerprint(&self) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        for container in &self.template {
+            (&container.name, &container.image, container.init).hash(&mut hasher);
+        }
+        let mut seen: Vec<PodSignature<'_>> = self
+            .pods
+            .iter()
+            .map(|pod| {
+                let differs = pod.containers.iter().any(|c| {
+                    self.template
+                        .iter()
+                        .any(|t| t.name == c.name && t.init == c.init && t.image != c.image)
+                });
+                let containers = pod
+                    .containers
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.init, c.image.as_str(), c.image_id.as_deref()))
+                    .collect();
+                (differs.then_some(pod.name.as_str()), pod.current_revision, containers)
+            })
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen.hash(&mut hasher);
+        let nodes: std::collections::BTreeSet<Option<&str>> = self.pods.iter().map(|p| p.node.as_deref()).collect();
+        nodes.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// What a pod runs, for [`WorkloadSnapshot::fingerprint`]: its name when
+/// it differs from the template, whether it is current, and per container
+/// (name, init, image, image ID).
+type PodSignature<'a> = (Option<&'a str>, bool, Vec<(&'a str, bool, &'a str, Option<&'a str>)>);
+
+/// The cluster at one instant, as evaluation needs it.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterSnapshot {
+    /// Every workload, ordered by key.
+    pub workloads: Vec<WorkloadSnapshot>,
+    /// Namespace labels by namespace name.
+    pub namespaces: HashMap<String, Labels>,
+    /// Node component versions by node name.
+    pub nodes: HashMap<String, NodeSnapshot>,
+}
+
+impl ClusterSnapshot {
+    /// Reads the stores.
+    pub fn read(stores: &Stores) -> ClusterSnapshot {
+        let mut by_workload: HashMap<WorkloadKey, Vec<PodSnapshot>> = HashMap::new();
+        let joiner = super::join::Joiner::new(stores);
+        for pod in stores.pods.state() {
+            if let Some((key, current)) = joiner.join(&pod) {
+                by_workload.entry(key).or_default().push(pod_snapshot(&pod, current));
+            }
+        }
+        let mut workloads = Vec::new();
+        let mut add = |kind: WorkloadKind, meta: &ObjectMeta, spec: Option<&PodSpec>| {
+            let (Some(namespace), Some(name)) = (meta.namespace.clone(), meta.name.clone()) else {
+                return;
+            };
+            let key = WorkloadKey { kind, namespace, name };
+            let mut pods = by_workload.remove(&key).unwrap_or_default();
+            pods.sort_by(|a, b| a.name.cmp(&b.name));
+            workloads.push(WorkloadSnapshot {
+                uid: meta.uid.clone().unwrap_or_default(),
+                labels: meta.labels.clone().unwrap_or_default(),
+                template: spec.map(template).unwrap_or_default(),
+                pull_secrets: spec
+                    .and_then(|s| s.image_pull_secrets.as_ref())
+                    .map(|secrets| {
+                        secrets
+                            .iter()
+                            .map(|s| s.name.clone())
+                            .filter(|n| !n.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                key,
+                pods,
+            });
+        };
+        for object in stores.deployments.state() {
+            let spec = object.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+            add(WorkloadKind::Deployment, &object.metadata, spec);
+        }
+        for object in stores.stateful_sets.state() {
+            let spec = object.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+            add(WorkloadKind::StatefulSet, &object.metadata, spec);
+        }
+        for object in stores.daemon_sets.state() {
+            let spec = object.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+            add(WorkloadKind::DaemonSet, &object.metadata, spec);
+        }
+        for object in stores.cron_jobs.state() {
+            let spec = object
+                .spec
+                .as_ref()
+                .and_then(|s| s.job_template.spec.as_ref())
+                .and_then(|s| s.template.spec.as_ref());
+            add(WorkloadKind::CronJob, &object.metadata, spec);
+        }
+        workloads.sort_by(|a, b| a.key.cmp(&b.key));
+        let namespaces = stores
+            .namespaces
+            .state()
+            .iter()
+            .filter_map(|ns| {
+                Some((
+                    ns.metadata.name.clone()?,
+                    ns.metadata.labels.clone().unwrap_or_default(),
+                ))
+            })
+            .collect();
+        let nodes = stores
+            .nodes
+            .state()
+            .iter()
+            .filter_map(|node| {
+                let info = node.status.as_ref().and_then(|s| s.node_info.as_ref());
+                let text = |value: Option<&String>| value.filter(|v| !v.is_empty()).cloned();
+                Some((
+                    node.metadata.name.clone()?,
+                    NodeSnapshot {
+                        kubelet: text(info.map(|i| &i.kubelet_version)),
+                        container_runtime: text(info.map(|i| &i.container_runtime_version)),
+                        kernel: text(info.map(|i| &i.kernel_version)),
+                    },
+                ))
+            })
+            .collect();
+        ClusterSnapshot {
+            workloads,
+            namespaces,
+            nodes,
+        }
+    }
+}
+
+fn template(spec: &PodSpec) -> Vec<TemplateContainer> {
+    let main = spec.containers.iter().map(|c| (c, false));
+    let init = spec.init_containers.iter().flatten().map(|c| (c, true));
+    main.chain(init)
+        .map(|(c, init)| TemplateContainer {
+            name: c.name.clone(),
+            image: c.image.clone().unwrap_or_default(),
+            init,
+        })
+        .collect()
+}
+
+fn pod_snapshot(pod: &Pod, current_revision: bool) -> PodSnapshot {
+    let status = pod.status.as_ref();
+    let image_ids: BTreeMap<(bool, &str), &str> = status
+        .and_then(|s| s.container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|c| ((false, c.name.as_str()), c.image_id.as_str()))
+        .chain(
+            status
+                .and_then(|s| s.init_container_statuses.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|c| ((true, c.name.as_str()), c.image_id.as_str())),
+        )
+        .collect();
+    let containers = pod
+        .spec
+        .as_ref()
+        .map(template)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| PodContainer {
+            image_id: image_ids
+                .get(&(c.init, c.name.as_str()))
+                .filter(|id| !id.is_empty())
+                .map(|id| (*id).to_owned()),
+            name: c.name,
+            init: c.init,
+            image: c.image,
+        })
+        .collect();
+    PodSnapshot {
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        current_revision,
+        containers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_names_are_the_kind_and_the_workload_name() {
+        let key = |kind, name: &str| WorkloadKey {
+            kind,
+            namespace: "storefront".into(),
+            name: name.into(),
+        };
+        assert_eq!(key(WorkloadKind::Deployment, "web").report_name(), "deployment-web");
+        assert_eq!(key(WorkloadKind::CronJob, "nightly").report_name(), "cronjob-nightly");
+        let long = key(WorkloadKind::StatefulSet, &"a".repeat(253)).report_name();
+        assert_eq!(long.len(), 253);
+        assert!(long.starts_with("statefulset-aaa"));
+    }
+
+    #[test]
+    fn identical_pods_count_once_in_the_fingerprint() {
+        let pod = |name: &str| PodSnapshot {
+            name: name.into(),
+            node: Some("node-1".into()),
+            current_revision: true,
+            containers: vec![PodContainer {
+                name: "web".into(),
+                init: false,
+                image: "nginx:1.25.3".into(),
+                image_id: Some("docker.io/library/nginx@sha256:aa".into()),
+            }],
+        };
+        let mut workload = WorkloadSnapshot {
+            key: WorkloadKey {
+                kind: WorkloadKind::Deployment,
+                namespace: "storefront".into(),
+                name: "web".into(),
+            },
+            uid: "u".into(),
+            labels: Labels::new(),
+            template: vec![TemplateContainer {
+                name: "web".into(),
+                image: "nginx:1.25.3".into(),
+                init: false,
+            }],
+            pods: vec![pod("web-1")],
+            pull_secrets: vec![],
+        };
+        let one = workload.fingerprint();
+        workload.pods.push(pod("web-2"));
+        assert_eq!(workload.fingerprint(), one, "scaling up changes nothing refit reports");
+        workload.pods[1].containers[0].image_id = Some("docker.io/library/nginx@sha256:bb".into());
+        assert_ne!(workload.fingerprint(), one, "a pod running another digest does");
+    }
+}

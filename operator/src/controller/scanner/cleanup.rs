@@ -1,0 +1,82 @@
+//! Removing DriftReports of workloads no valid policy governs any more.
+//! A report whose policy is merely invalid stays: refit does not act on an
+//! invalid policy, not even to clean up after it.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::Utc;
+use kube::{ResourceExt, runtime::reflector::ObjectRef};
+
+use super::ScanState;
+use crate::{
+    cluster::{reports::MANAGED_BY, snapshot::WorkloadKey, time},
+    controller::{Context, error::Error},
+    telemetry::metrics::label,
+};
+
+/// The controller name cleanup failures are counted under.
+const SCANNER: &str = "scanner";
+
+/// Deletes refit's reports of workloads no valid policy governs (a report
+/// naming an invalid policy stays: refit does not act on that policy).
+pub(super) async fn delete_stale(
+    ctx: &Context,
+    state: &mut ScanState,
+    governed: &HashMap<WorkloadKey, usize>,
+    invalid: &BTreeSet<String>,
+) -> Result<(), ()> {
+    let mut result = Ok(());
+    let mut gone: HashSet<(String, String)> = HashSet::new();
+    for report in ctx.stores.reports.state() {
+        if report.labels().get(MANAGED_BY.0).map(String::as_str) != Some(MANAGED_BY.1) {
+            continue;
+        }
+        let (Some(namespace), Some(name)) = (report.metadata.namespace.clone(), report.metadata.name.clone()) else {
+            continue;
+        };
+        let key = WorkloadKey {
+            kind: report.spec.workload.kind,
+            namespace: namespace.clone(),
+            name: report.spec.workload.name.clone(),
+        };
+        if (governed.contains_key(&key) && key.report_name() == name) || invalid.contains(&report.spec.policy) {
+            continue;
+        }
+        if report.metadata.deletion_timestamp.is_some()
+            || state.written.contains_key(&(namespace.clone(), name.clone()))
+        {
+            continue;
+        }
+        match ctx.reports.delete(&namespace, &name).await {
+            Ok(()) => {
+                ctx.metrics
+                    .report_writes
+                    .get_or_create(&label("operation", "delete"))
+                    .inc();
+                tracing::info!(report = %format!("{namespace}/{name}"), "deleted the DriftReport of a workload no policy governs");
+                gone.insert((namespace, name));
+            }
+            Err(source) => {
+                let error = Error::DeleteReport {
+                    namespace,
+                    name,
+                    source,
+                };
+                ctx.metrics.failure(SCANNER, error.metric_label());
+                tracing::warn!(%error, "cannot delete a DriftReport; retrying");
+                result = Err(());
+            }
+        }
+    }
+    for (namespace, name) in gone {
+        // Until the watch shows the deletion, remember it as "written".
+        if let Some(report) = ctx.stores.reports.get(&ObjectRef::new(&name).within(&namespace)) {
+            let mut deleting = (*report).clone();
+            deleting.metadata.deletion_timestamp = Some(time(Utc::now()));
+            state
+                .written
+                .insert((namespace, name), (report.metadata.resource_version.clone(), deleting));
+        }
+    }
+    result
+}

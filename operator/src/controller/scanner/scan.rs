@@ -1,0 +1,370 @@
+//! One scan, as a pipeline:
+//!
+//! 1. read (no client required): the cluster snapshot from the watch
+//!    stores, every policy validated (invalid ones take no part);
+//! 2. govern: which valid policy governs which workload (`core::governance`);
+//! 3. choose: the workloads to evaluate (all of the policies scanned, plus
+//!    any whose inputs or policy changed since their last evaluation);
+//! 4. gather: per policy, one registry pass for the distinct repositories
+//!    of its workloads (the resolver's caches and single-flight make a
+//!    repository shared by several policies cost one request);
+//! 5. evaluate (`core::drift::Evaluator`) and write each DriftReport only
+//!    when its content changed, with an Event for each container that
+//!    became outdated or drifted;
+//! 6. clean up reports of workloads no valid policy governs any more
+//!    (never for a policy that is only invalid: refit does not act on it);
+//! 7. publish: policy status (counts, overlaps, last scan) and metrics.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+};
+
+use chrono::{DateTime, Utc};
+use kube::ResourceExt;
+use tokio::time::Instant;
+
+use super::{
+    Evaluated, ScanState, Trigger, baselines,
+    cleanup::delete_stale,
+    findings::{notices, ready_message, reference},
+};
+use crate::{
+    api::{PatchPolicy, drift_report::FindingState, patch_policy::PolicyOverlap},
+    cluster::{
+        reports::{DesiredReport, plan_write},
+        snapshot::{ClusterSnapshot, WorkloadKey, WorkloadSnapshot},
+        time,
+    },
+    controller::{
+        Context,
+        error::Error,
+        policy::{PolicySummary, publish_status},
+        registry_access::SecretRef,
+        validate::{ValidPolicy, validate},
+    },
+    core::{
+        drift::{EvaluationContext, Evaluator},
+        governance::{Governance, PolicyScope, WorkloadScope, govern},
+    },
+    registry::{Resolver, gather},
+    telemetry::metrics::label,
+};
+
+/// The controller name scan failures are counted under.
+const SCANNER: &str = "scanner";
+
+/// Runs one scan; returns whether a write failed (the loop retries with
+/// back-off).
+#[tracing::instrument(skip_all, fields(trigger = trigger.label()))]
+pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger) -> bool {
+    let started = std::time::Instant::now();
+    let now = Utc::now();
+    state.settle(ctx);
+
+    // 1. read (no client required)
+    let snapshot = ClusterSnapshot::read(&ctx.stores);
+    let mut policies: Vec<Arc<PatchPolicy>> = ctx.policies.state();
+    policies.sort_by_key(|p| p.name_any());
+    let mut valid: Vec<(Arc<PatchPolicy>, ValidPolicy)> = Vec::new();
+    let mut invalid: BTreeSet<String> = BTreeSet::new();
+    for policy in &policies {
+        match validate(&policy.spec) {
+            Ok(compiled) => valid.push((policy.clone(), compiled)),
+            Err(_) => {
+                invalid.insert(policy.name_any());
+            }
+        }
+    }
+
+    // 2. govern
+    let names: Vec<String> = valid.iter().map(|(p, _)| p.name_any()).collect();
+    let scopes: Vec<PolicyScope<'_>> = valid
+        .iter()
+        .zip(&names)
+        .map(|((policy, _), name)| PolicyScope {
+            name,
+            priority: policy.spec.priority,
+            namespace_selector: policy.spec.namespace_selector.as_ref(),
+            selector: policy.spec.selector.as_ref(),
+            kinds: &policy.spec.kinds,
+        })
+        .collect();
+    let workload_scopes: Vec<WorkloadScope<'_>> = snapshot
+        .workloads
+        .iter()
+        .map(|w| WorkloadScope {
+            kind: w.key.kind,
+            labels: &w.labels,
+            namespace_labels: snapshot.namespaces.get(&w.key.namespace),
+        })
+        .collect();
+    let governance = govern(&scopes, &workload_scopes);
+
+    // 3. choose
+    let full: BTreeSet<usize> = match trigger {
+        Trigger::Policy => (0..valid.len()).collect(),
+        Trigger::Interval(due) => (0..valid.len()).filter(|&p| due.contains(&names[p])).collect(),
+        Trigger::Workloads => BTreeSet::new(),
+    };
+    let mut todo: BTreeMap<usize, Vec<&WorkloadSnapshot>> = BTreeMap::new();
+    let mut governed: HashMap<WorkloadKey, usize> = HashMap::new();
+    for (workload, governor) in snapshot.workloads.iter().zip(&governance.governor) {
+        let Some(p) = *governor else { continue };
+        governed.insert(workload.key.clone(), p);
+        let policy = (names[p].clone(), valid[p].0.metadata.generation);
+        let fresh = state
+            .evaluated
+            .get(&workload.key)
+            .is_some_and(|e| e.fingerprint == workload.fingerprint() && e.policy == policy);
+        if full.contains(&p) || !fresh {
+            todo.entry(p).or_default().push(workload);
+        }
+    }
+    let secrets: BTreeSet<SecretRef> = snapshot
+        .workloads
+        .iter()
+        .filter(|w| governed.contains_key(&w.key))
+        .flat_map(|w| w.pull_secrets.iter().map(|s| (w.key.namespace.clone(), s.clone())))
+        .collect();
+    let refresh = !matches!(trigger, Trigger::Workloads);
+    let resolver = ctx.registry.resolver(&ctx.client, secrets, refresh).await;
+
+    // 4.–5. gather, evaluate, write
+    let mut failed = false;
+    let mut evaluated = 0;
+    let mut writes = 0;
+    for (p, workloads) in &todo {
+        let (policy, compiled) = &valid[*p];
+        let outcome = evaluate_policy(ctx, state, &resolver, &snapshot, policy, compiled, workloads, now).await;
+        failed |= outcome.failed;
+        evaluated += workloads.len();
+        writes += outcome.writes;
+    }
+
+    // 6. clean up
+    let removed = delete_stale(ctx, state, &governed, &invalid).await;
+    failed |= removed.is_err();
+    state.evaluated.retain(|key, _| governed.contains_key(key));
+
+    // 7. publish
+    let summaries = summarize(&valid, &names, &governance, &governed, state, &full, ctx, now);
+    if let Ok(mut shared) = ctx.summaries.lock() {
+        *shared = summaries;
+    }
+    for policy in &policies {
+        if let Err(error) = publish_status(ctx, policy).await {
+            ctx.metrics.failure(SCANNER, error.metric_label());
+            tracing::warn!(%error, "cannot publish a policy's status; retrying");
+            failed = true;
+        }
+    }
+    record_metrics(ctx, state, governed.len());
+    let interval = |p: usize| ctx.settings.scan_interval_override.unwrap_or(valid[p].1.scan_interval);
+    for &p in &full {
+        state.next_due.insert(names[p].clone(), Instant::now() + interval(p));
+    }
+    state.next_due.retain(|name, _| names.contains(name));
+    let elapsed = started.elapsed();
+    ctx.metrics
+        .scans
+        .get_or_create(&label("trigger", trigger.label()))
+        .inc();
+    ctx.metrics
+        .scan_duration
+        .get_or_create(&label("trigger", trigger.label()))
+        .observe(elapsed.as_secs_f64());
+    if matches!(trigger, Trigger::Workloads) {
+        tracing::debug!(trigger = trigger.label(), evaluated, writes, ?elapsed, "scan finished");
+    } else {
+        tracing::info!(
+            trigger = trigger.label(),
+            policies = full.len(),
+            governed = governed.len(),
+            evaluated,
+            writes,
+            ?elapsed,
+            "scan finished"
+        );
+    }
+    failed
+}
+
+/// What evaluating one policy's workloads came to.
+struct PolicyOutcome {
+    failed: bool,
+    writes: usize,
+}
+
+#[allow(clippy::too_many_arguments, reason = "one call site; the scan's parts, named")]
+async fn evaluate_policy(
+    ctx: &Context,
+    state: &mut ScanState,
+    resolver: &Resolver,
+    snapshot: &ClusterSnapshot,
+    policy: &PatchPolicy,
+    compiled: &ValidPolicy,
+    workloads: &[&WorkloadSnapshot],
+    now: DateTime<Utc>,
+) -> PolicyOutcome {
+    let name = policy.name_any();
+    let (baselines, problems) = baselines::resolve(&ctx.client, policy.spec.runtime.as_ref(), snapshot).await;
+    for problem in problems {
+        tracing::warn!(policy = %name, %problem, "a runtime baseline cannot be resolved");
+    }
+    let images: Vec<String> = workloads
+        .iter()
+        .flat_map(|w| w.template.iter().map(|c| c.image.clone()))
+        .collect();
+    let rolled_back = HashMap::new();
+    let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now).await;
+    let mut evaluator = Evaluator::new(EvaluationContext {
+        rules: &compiled.rules,
+        check_base_images: compiled.check_base_images,
+        baselines: &baselines,
+        registry: &facts,
+        nodes: &snapshot.nodes,
+        rolled_back: &rolled_back,
+        now,
+    });
+    let mut outcome = PolicyOutcome {
+        failed: false,
+        writes: 0,
+    };
+    for workload in workloads {
+        let findings = evaluator.evaluate(&workload.template, &workload.pods);
+        let status = findings.report_status();
+        let desired = DesiredReport {
+            workload: workload.key.clone(),
+            uid: workload.uid.clone(),
+            policy: name.clone(),
+            message: ready_message(&status, &name),
+            status: status.clone(),
+        };
+        let report_name = desired.name();
+        let namespace = workload.key.namespace.clone();
+        let current = state.report(ctx, &namespace, &report_name);
+        let plan = plan_write(&desired, current.as_deref(), time(now));
+        if !plan.is_empty() {
+            match ctx.reports.write(&desired, &plan).await {
+                Ok(written) => {
+                    outcome.writes += 1;
+                    if plan.main {
+                        ctx.metrics
+                            .report_writes
+                            .get_or_create(&label("operation", "apply"))
+                            .inc();
+                    }
+                    if plan.status.is_some() {
+                        ctx.metrics
+                            .report_writes
+                            .get_or_create(&label("operation", "status"))
+                            .inc();
+                    }
+                    let before = current
+                        .as_ref()
+                        .map(|r| r.metadata.resource_version.clone())
+                        .unwrap_or(None);
+                    state
+                        .written
+                        .insert((namespace.clone(), report_name.clone()), (before, written));
+                    let previous = current.as_ref().and_then(|r| r.status.as_ref());
+                    for notice in notices(previous, &status) {
+                        ctx.events.publish(&reference(workload), notice).await;
+                    }
+                }
+                Err(source) => {
+                    let error = Error::WriteReport {
+                        namespace,
+                        name: report_name,
+                        source,
+                    };
+                    ctx.metrics.failure(SCANNER, error.metric_label());
+                    tracing::warn!(%error, workload = %workload.key, "cannot write a DriftReport; retrying");
+                    outcome.failed = true;
+                    continue;
+                }
+            }
+        }
+        state.evaluated.insert(
+            workload.key.clone(),
+            Evaluated {
+                fingerprint: workload.fingerprint(),
+                policy: (name.clone(), policy.metadata.generation),
+                status,
+            },
+        );
+    }
+    outcome
+}
+
+#[allow(clippy::too_many_arguments, reason = "one call site; the scan's parts, named")]
+fn summarize(
+    valid: &[(Arc<PatchPolicy>, ValidPolicy)],
+    names: &[String],
+    governance: &Governance,
+    governed: &HashMap<WorkloadKey, usize>,
+    state: &ScanState,
+    full: &BTreeSet<usize>,
+    ctx: &Context,
+    now: DateTime<Utc>,
+) -> HashMap<String, PolicySummary> {
+    let previous = ctx.summaries.lock().map(|s| s.clone()).unwrap_or_default();
+    let mut summaries = HashMap::new();
+    for (p, name) in names.iter().enumerate().take(valid.len()) {
+        let mine = governed
+            .iter()
+            .filter(|(_, governor)| **governor == p)
+            .map(|(key, _)| key);
+        let (mut outdated, mut drifted) = (0, 0);
+        for key in mine {
+            if let Some(evaluated) = state.evaluated.get(key) {
+                outdated += i32::from(evaluated.status.outdated > 0);
+                drifted += i32::from(evaluated.status.drifted > 0);
+            }
+        }
+        let last_scan = if full.contains(&p) {
+            Some(time(now))
+        } else {
+            previous.get(name).and_then(|s| s.last_scan.clone())
+        };
+        let overlaps = governance.overlaps[p]
+            .iter()
+            .map(|o| PolicyOverlap {
+                policy: names[o.other].clone(),
+                workloads: i32::try_from(o.workloads).unwrap_or(i32::MAX),
+                governed_here: i32::try_from(o.governed_here).unwrap_or(i32::MAX),
+            })
+            .collect();
+        summaries.insert(
+            name.clone(),
+            PolicySummary {
+                matched: i32::try_from(governance.governed[p]).unwrap_or(i32::MAX),
+                outdated,
+                drifted,
+                last_scan,
+                overlaps,
+            },
+        );
+    }
+    summaries
+}
+
+fn record_metrics(ctx: &Context, state: &ScanState, governed: usize) {
+    let mut counts: BTreeMap<FindingState, i64> = BTreeMap::new();
+    for evaluated in state.evaluated.values() {
+        for container in &evaluated.status.containers {
+            *counts.entry(container.state).or_default() += 1;
+        }
+    }
+    ctx.metrics.findings.clear();
+    for (state, count) in counts {
+        ctx.metrics
+            .findings
+            .get_or_create(&label("state", format!("{state:?}")))
+            .set(count);
+    }
+    ctx.metrics
+        .governed_workloads
+        .set(i64::try_from(governed).unwrap_or(i64::MAX));
+}

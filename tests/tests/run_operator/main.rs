@@ -1,0 +1,859 @@
+//! `refit run` end to end: the real binary against the in-memory API
+//! server (`refit-apiserver`, with its simulated controllers giving pods
+//! the digests the test registry holds) and a real registry (Debian's
+//! `docker-registry` on 127.0.0.1, images pushed by the tests). Each test
+//! starts its own API server, registry and operator, and waits for what a
+//! person would see with `kubectl get`: DriftReports, policy and window
+//! status, Events, metrics.
+
+#[allow(dead_code, reason = "shared with the registry tests; not every helper is used here")]
+#[path = "../registry/harness.rs"]
+mod harness;
+
+mod fixtures;
+mod operator;
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use chrono::{DateTime, Duration as TimeDelta, Timelike, Utc};
+use fixtures::{namespace, policy, window, workload, workload_with_secret};
+use harness::{ImageSpec, Pusher, TestRegistry};
+use k8s_openapi::api::{apps::v1::Deployment, events::v1::Event};
+use kube::{
+    Api,
+    api::{DeleteParams, ListParams, Patch, PatchParams},
+};
+use operator::{Operator, config};
+use refit::api::PatchPolicy;
+use refit_apiserver::{ApiServer, Simulation, repo_crds_dir};
+use serde_json::{Value, json};
+
+/// A server with refit's CRDs whose simulated kubelet reports `digests`
+/// (image as written → manifest digest) as the pods' image IDs.
+async fn server_with(digests: HashMap<String, String>) -> ApiServer {
+    ApiServer::builder()
+        .crds_dir(repo_crds_dir())
+        .simulate(Simulation::new().image_ids_sync(move |image| digests.get(image).cloned()))
+        .start()
+        .await
+        .expect("the API server starts")
+}
+
+fn report(server: &ApiServer, namespace: &str, name: &str) -> Option<Value> {
+    server.get("refit.dev/v1alpha1", "DriftReport", namespace, name)
+}
+
+fn cluster_object(server: &ApiServer, kind: &str, name: &str) -> Value {
+    server
+        .get("refit.dev/v1alpha1", kind, "", name)
+        .unwrap_or_else(|| panic!("{kind} {name} exists"))
+}
+
+fn first_container(report: &Value) -> &Value {
+    &report["status"]["containers"][0]
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_reports_show_outdated_drifted_and_current_workloads_of_every_kind() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let host = registry.addr.clone();
+    let pusher = Pusher::new(&host);
+    let web_old = pusher.image("team/web", "1.25.3", &ImageSpec::new("web 1.25.3")).await;
+    pusher.image("team/web", "1.25.4", &ImageSpec::new("web 1.25.4")).await;
+    let web_new = pusher.image("team/web", "1.26.0", &ImageSpec::new("web 1.26.0")).await;
+    let api_running = pusher
+        .image("team/api", "2.0", &ImageSpec::new("api 2.0 first build"))
+        .await;
+    let agent = pusher
+        .image("team/agent", "1.0.0", &ImageSpec::new("agent 1.0.0"))
+        .await;
+    let batch = pusher
+        .image("team/batch", "3.1.0", &ImageSpec::new("batch 3.1.0"))
+        .await;
+    // The pods run what the tags pointed at when they started…
+    let digests: HashMap<String, String> = [
+        (format!("{host}/team/web:1.25.3"), web_old.clone()),
+        (format!("{host}/team/api:2.0"), api_running.clone()),
+        (format!("{host}/team/agent:1.0.0"), agent.clone()),
+        (format!("{host}/team/batch:3.1.0"), batch),
+    ]
+    .into();
+    // …and then `2.0` is rebuilt: the StatefulSet's pods drift.
+    let api_rebuilt = pusher
+        .image("team/api", "2.0", &ImageSpec::new("api 2.0 rebuilt"))
+        .await;
+
+    let server = server_with(digests).await;
+    server
+        .create(namespace("shop", json!({"team": "shop"})))
+        .expect("namespace");
+    let web = server
+        .create(workload(
+            "Deployment",
+            "shop",
+            "web",
+            &format!("{host}/team/web:1.25.3"),
+            "front",
+        ))
+        .expect("deployment");
+    server
+        .create(workload(
+            "StatefulSet",
+            "shop",
+            "api",
+            &format!("{host}/team/api:2.0"),
+            "back",
+        ))
+        .expect("statefulset");
+    server
+        .create(workload(
+            "DaemonSet",
+            "shop",
+            "agent",
+            &format!("{host}/team/agent:1.0.0"),
+            "infra",
+        ))
+        .expect("daemonset");
+    server
+        .create(workload(
+            "CronJob",
+            "shop",
+            "batch",
+            &format!("{host}/team/batch:3.1.0"),
+            "jobs",
+        ))
+        .expect("cronjob");
+    server
+        .create(policy(
+            "shop",
+            json!({
+                "namespaceSelector": {"matchLabels": {"team": "shop"}},
+                "images": [
+                    {"match": format!("{host}/team/web"), "update": "minor"},
+                    {"match": format!("{host}/team/api"), "update": "digest"},
+                    {"match": format!("{host}/**"), "update": "patch"},
+                ],
+                "scanInterval": "1h",
+            }),
+        ))
+        .expect("policy");
+    let hour = Utc::now().hour();
+    server
+        .create(window(
+            "open-now",
+            json!({"windows": [{"schedule": format!("0 {hour} * * *"), "duration": "2h"}]}),
+        ))
+        .expect("window");
+    server
+        .create(window(
+            "later",
+            json!({"windows": [{"schedule": format!("0 {} * * *", (hour + 12) % 24), "duration": "1h"}]}),
+        ))
+        .expect("window");
+    server
+        .create(window(
+            "broken",
+            json!({"timezone": "Europe/Berln", "windows": [{"schedule": "0 22 * * *", "duration": "1h"}]}),
+        ))
+        .expect("window");
+
+    let operator = Operator::start(server.kubeconfig_path(), &config(Some(&host), ""), &[]);
+    operator.wait_ready().await;
+
+    // DriftReports: one per workload, named <kind>-<name>, owned by it.
+    let web_report = operator
+        .wait_for(
+            "deployment-web to be Outdated with the digest its pods run",
+            30,
+            || async {
+                let report = report(&server, "shop", "deployment-web")?;
+                let container = first_container(&report);
+                (container["state"] == "Outdated" && container["runningDigests"] == json!([web_old])).then_some(report)
+            },
+        )
+        .await;
+    assert_eq!(
+        first_container(&web_report)["candidate"],
+        json!(format!("{host}/team/web:1.26.0@{web_new}")),
+        "minor allows 1.26.0, pinned to its digest"
+    );
+    assert_eq!(
+        web_report["spec"],
+        json!({"workload": {"kind": "Deployment", "name": "web"}, "policy": "shop"})
+    );
+    let owner = &web_report["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (&owner["kind"], &owner["name"], &owner["uid"], &owner["controller"]),
+        (
+            &json!("Deployment"),
+            &json!("web"),
+            &web["metadata"]["uid"],
+            &json!(true)
+        )
+    );
+    assert_eq!(
+        web_report["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "refit"
+    );
+    assert_eq!(web_report["status"]["outdated"], 1);
+    assert_eq!(web_report["status"]["conditions"][0]["reason"], "Reconciled");
+    assert!(web_report["status"]["checkedAt"].is_string());
+
+    let api_report = operator
+        .wait_for("statefulset-api to show digest drift", 30, || async {
+            let report = report(&server, "shop", "statefulset-api")?;
+            (first_container(&report)["state"] == "DigestDrift"
+                && first_container(&report)["runningDigests"] == json!([api_running]))
+            .then_some(report)
+        })
+        .await;
+    assert_eq!(
+        first_container(&api_report)["candidate"],
+        json!(format!("{host}/team/api:2.0@{api_rebuilt}"))
+    );
+    assert_eq!(api_report["status"]["drifted"], 1);
+    operator
+        .wait_for("daemonset-agent to be UpToDate with its pod's digest", 30, || async {
+            let report = report(&server, "shop", "daemonset-agent")?;
+            (first_container(&report)["state"] == "UpToDate"
+                && first_container(&report)["runningDigests"] == json!([agent]))
+            .then_some(())
+        })
+        .await;
+    operator
+        .wait_for("cronjob-batch (no pods) to be UpToDate", 30, || async {
+            let report = report(&server, "shop", "cronjob-batch")?;
+            (first_container(&report)["state"] == "UpToDate").then_some(())
+        })
+        .await;
+
+    // PatchPolicy status: counts, last scan, Ready.
+    let status = operator
+        .wait_for("the policy to count its workloads", 30, || async {
+            let status = cluster_object(&server, "PatchPolicy", "shop")["status"].clone();
+            (status["matchedWorkloads"] == 4 && status["driftedWorkloads"] == 1).then_some(status)
+        })
+        .await;
+    assert_eq!(status["outdatedWorkloads"], 1);
+    assert_eq!(status["openTickets"], 0);
+    assert!(status["lastScan"].is_string(), "{status}");
+    assert_eq!(status["observedGeneration"], 1);
+    assert_eq!(
+        (&status["conditions"][0]["type"], &status["conditions"][0]["status"]),
+        (&json!("Ready"), &json!("True"))
+    );
+
+    // ChangeWindow status: open now until the opening ends; the next
+    // openings; an invalid spec named by its field.
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(hour, 0, 0)
+        .expect("valid")
+        .and_utc();
+    let open = operator
+        .wait_for("window open-now to be open", 30, || async {
+            let status = cluster_object(&server, "ChangeWindow", "open-now")["status"].clone();
+            (status["open"] == true).then_some(status)
+        })
+        .await;
+    assert_eq!(open["currentWindow"]["start"], json!(rfc3339(today)));
+    assert_eq!(
+        open["currentWindow"]["end"],
+        json!(rfc3339(today + TimeDelta::hours(2)))
+    );
+    assert_eq!(open["nextOpen"], json!(rfc3339(today + TimeDelta::days(1))));
+    let later = cluster_object(&server, "ChangeWindow", "later")["status"].clone();
+    assert_eq!(later["open"], false);
+    assert!(later.get("currentWindow").is_none(), "{later}");
+    // `later` opens twelve hours after `open-now` did (today or tomorrow).
+    assert_eq!(later["nextOpen"], json!(rfc3339(today + TimeDelta::hours(12))));
+    let broken = cluster_object(&server, "ChangeWindow", "broken")["status"]["conditions"][0].clone();
+    assert_eq!(
+        (&broken["status"], &broken["reason"]),
+        (&json!("False"), &json!("InvalidSpec"))
+    );
+    assert!(
+        broken["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("spec.timezone: \"Europe/Berln\"")),
+        "{broken}"
+    );
+
+    // Events on the workloads whose findings changed.
+    let client = server.client().await.expect("client");
+    let events: Api<Event> = Api::namespaced(client.clone(), "shop");
+    let reasons = operator
+        .wait_for("events for the outdated and drifted workloads", 30, || async {
+            let list = events.list(&ListParams::default()).await.ok()?;
+            let reasons: Vec<(String, String)> = list
+                .items
+                .iter()
+                .filter_map(|e| Some((e.reason.clone()?, e.regarding.as_ref()?.name.clone()?)))
+                .collect();
+            (reasons.len() >= 2).then_some(reasons)
+        })
+        .await;
+    assert!(reasons.contains(&("Outdated".into(), "web".into())), "{reasons:?}");
+    assert!(reasons.contains(&("DigestDrift".into(), "api".into())), "{reasons:?}");
+    assert_eq!(
+        reasons.len(),
+        2,
+        "one event per change, none for what is up to date: {reasons:?}"
+    );
+
+    // Metrics and health.
+    assert_eq!(operator.get("/healthz").map(|(status, _)| status), Some(200));
+    let tag_lists = format!("refit_registry_requests_total{{registry=\"{host}\",kind=\"tag_list\",outcome=\"ok\"}}");
+    assert!(
+        operator.metric(&tag_lists).is_some_and(|n| n >= 1.0),
+        "{:?}",
+        operator.get("/metrics")
+    );
+    assert_eq!(operator.metric("refit_findings{state=\"Outdated\"}"), Some(1.0));
+    assert_eq!(operator.metric("refit_findings{state=\"DigestDrift\"}"), Some(1.0));
+    assert_eq!(operator.metric("refit_governed_workloads"), Some(4.0));
+    assert_eq!(
+        operator.metric(&format!("refit_registry_up{{registry=\"{host}\"}}")),
+        Some(1.0)
+    );
+    assert!(
+        operator
+            .metric("refit_reconciles_total{controller=\"changewindow\"}")
+            .is_some_and(|n| n >= 3.0)
+    );
+
+    // SIGTERM: a graceful exit with code 0; the logs are JSON lines.
+    let (code, logs) = operator.terminate();
+    assert_eq!(code, Some(0), "logs:\n{logs}");
+    assert!(logs.contains("refit run stopped"), "{logs}");
+    for line in logs.lines().filter(|l| !l.trim().is_empty()) {
+        let parsed: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(parsed["level"].is_string(), "{line}");
+    }
+}
+
+/// The digests of `team/web` 1.25.3 and 1.25.4 in a fresh registry.
+async fn web_images(registry: &TestRegistry) -> (String, String) {
+    let pusher = Pusher::new(&registry.addr);
+    let old = pusher.image("team/web", "1.25.3", &ImageSpec::new("web 1.25.3")).await;
+    let new = pusher.image("team/web", "1.25.4", &ImageSpec::new("web 1.25.4")).await;
+    (old, new)
+}
+
+fn patch_policy(host: &str) -> Value {
+    policy(
+        "web",
+        json!({"images": [{"match": format!("{host}/team/web"), "update": "patch"}], "scanInterval": "1h"}),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_scan_of_a_steady_cluster_writes_no_drift_report() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let host = registry.addr.clone();
+    let (old, _) = web_images(&registry).await;
+    let server = server_with([(format!("{host}/team/web:1.25.3"), old.clone())].into()).await;
+    server.create_namespace("shop").expect("namespace");
+    server
+        .create(workload(
+            "Deployment",
+            "shop",
+            "web",
+            &format!("{host}/team/web:1.25.3"),
+            "front",
+        ))
+        .expect("deployment");
+    server.create(patch_policy(&host)).expect("policy");
+    // Every policy is scanned every 2 s instead of every hour.
+    let operator = Operator::start(
+        server.kubeconfig_path(),
+        &config(Some(&host), ""),
+        &["--scan-interval-override", "2s"],
+    );
+    operator.wait_ready().await;
+    let steady = operator
+        .wait_for("the report to show the finished rollout", 30, || async {
+            let report = report(&server, "shop", "deployment-web")?;
+            let container = first_container(&report);
+            (container["state"] == "Outdated" && container["runningDigests"] == json!([old])).then_some(report)
+        })
+        .await;
+    let interval_scans = "refit_scans_total{trigger=\"interval\"}";
+    let scans_before = operator.metric(interval_scans).unwrap_or(0.0);
+    let writes = |operator: &Operator| {
+        ["apply", "status", "delete"]
+            .iter()
+            .filter_map(|op| operator.metric(&format!("refit_drift_report_writes_total{{operation=\"{op}\"}}")))
+            .sum::<f64>()
+    };
+    let writes_before = writes(&operator);
+    operator
+        .wait_for("three more interval scans", 30, || async {
+            (operator.metric(interval_scans)? >= scans_before + 3.0).then_some(())
+        })
+        .await;
+    let after = report(&server, "shop", "deployment-web").expect("report");
+    assert_eq!(
+        after["metadata"]["resourceVersion"], steady["metadata"]["resourceVersion"],
+        "the report was not rewritten"
+    );
+    assert_eq!(
+        after["status"]["checkedAt"], steady["status"]["checkedAt"],
+        "checkedAt did not move"
+    );
+    assert_eq!(writes(&operator), writes_before, "no DriftReport writes");
+    // And the registry was asked for the tag list once, however many scans.
+    let tag_lists = format!("refit_registry_requests_total{{registry=\"{host}\",kind=\"tag_list\",outcome=\"ok\"}}");
+    assert_eq!(operator.metric(&tag_lists), Some(1.0));
+    // The policy's lastScan moves with every scan.
+    let status = cluster_object(&server, "PatchPolicy", "web")["status"].clone();
+    assert!(status["lastScan"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_workload_is_rescanned_without_waiting_for_its_interval() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let host = registry.addr.clone();
+    let (old, new) = web_images(&registry).await;
+    let server = server_with(
+        [
+            (format!("{host}/team/web:1.25.3"), old.clone()),
+            (format!("{host}/team/web:1.25.4"), new.clone()),
+        ]
+        .into(),
+    )
+    .await;
+    server.create_namespace("shop").expect("namespace");
+    server
+        .create(workload(
+            "Deployment",
+            "shop",
+            "web",
+            &format!("{host}/team/web:1.25.3"),
+            "front",
+        ))
+        .expect("deployment");
+    server.create(patch_policy(&host)).expect("policy");
+    let operator = Operator::start(server.kubeconfig_path(), &config(Some(&host), ""), &[]);
+    operator.wait_ready().await;
+    let before = operator
+        .wait_for("the report to show 1.25.3 outdated", 30, || async {
+            let report = report(&server, "shop", "deployment-web")?;
+            (first_container(&report)["runningDigests"] == json!([old])).then_some(report)
+        })
+        .await;
+    assert_eq!(first_container(&before)["state"], "Outdated");
+
+    // Someone moves the Deployment to 1.25.4; the scan interval is an hour.
+    let client = server.client().await.expect("client");
+    let deployments: Api<Deployment> = Api::namespaced(client, "shop");
+    let image = format!("{host}/team/web:1.25.4");
+    deployments
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}}),
+            ),
+        )
+        .await
+        .expect("patch");
+    let after = operator
+        .wait_for("the report to show 1.25.4 up to date after the rollout", 30, || async {
+            let report = report(&server, "shop", "deployment-web")?;
+            let container = first_container(&report);
+            (container["state"] == "UpToDate" && container["runningDigests"] == json!([new])).then_some(report)
+        })
+        .await;
+    assert_ne!(after["status"]["checkedAt"], json!(null));
+    assert!(
+        operator.metric("refit_scans_total{trigger=\"interval\"}").is_none(),
+        "no interval scan ran"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_policy_is_reported_and_never_acted_on() {
+    let server = server_with(HashMap::new()).await;
+    server.create_namespace("shop").expect("namespace");
+    server
+        .create(workload(
+            "Deployment",
+            "shop",
+            "web",
+            "127.0.0.1:1/team/web:1.25.3",
+            "front",
+        ))
+        .expect("deployment");
+    server
+        .create(policy(
+            "broken",
+            json!({"selector": {"matchLabels": {"tier": "front"}}, "images": [{"match": "**", "allowTags": "^(1"}]}),
+        ))
+        .expect("policy");
+    let operator = Operator::start(server.kubeconfig_path(), &config(None, ""), &[]);
+    operator.wait_ready().await;
+    let ready = operator
+        .wait_for("the policy to be InvalidSpec", 30, || async {
+            let status = cluster_object(&server, "PatchPolicy", "broken")["status"].clone();
+            let ready = status["conditions"][0].clone();
+            (ready["reason"] == "InvalidSpec").then_some(ready)
+        })
+        .await;
+    assert_eq!(ready["status"], "False");
+    assert!(
+        ready["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("spec.images[0].allowTags: `^(1` is not a valid regular expression")),
+        "{ready}"
+    );
+    operator
+        .wait_for("a policy scan", 30, || async {
+            (operator.metric("refit_scans_total{trigger=\"policy\"}")? >= 1.0).then_some(())
+        })
+        .await;
+    assert!(
+        report(&server, "shop", "deployment-web").is_none(),
+        "nothing is done for an invalid policy"
+    );
+    assert!(
+        operator
+            .metric("refit_failures_total{controller=\"patchpolicy\",reason=\"invalid_spec\"}")
+            .is_some_and(|n| n >= 1.0)
+    );
+    let client = server.client().await.expect("client");
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let warning = operator
+        .wait_for("a Warning event about the policy", 30, || async {
+            let list = events.list(&ListParams::default()).await.ok()?;
+            list.items
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some("InvalidSpec"))
+        })
+        .await;
+    assert_eq!(warning.type_.as_deref(), Some("Warning"));
+    assert!(
+        warning
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("spec.images[0].allowTags"))
+    );
+
+    // Fixed: the policy is Ready and its workload gets a report.
+    let policies: Api<PatchPolicy> = Api::all(client);
+    policies
+        .patch(
+            "broken",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"images": [{"match": "**", "allowTags": "^1\\."}]}})),
+        )
+        .await
+        .expect("patch");
+    operator
+        .wait_for("the fixed policy's workload to get a report", 30, || async {
+            report(&server, "shop", "deployment-web").map(|_| ())
+        })
+        .await;
+    operator
+        .wait_for("the fixed policy to be Ready for generation 2", 30, || async {
+            let ready = cluster_object(&server, "PatchPolicy", "broken")["status"]["conditions"][0].clone();
+            (ready["status"] == "True" && ready["reason"] == "Reconciled" && ready["observedGeneration"] == 2)
+                .then_some(())
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_highest_priority_policy_governs_and_both_report_the_overlap() {
+    let server = server_with(HashMap::new()).await;
+    server.create_namespace("shop").expect("namespace");
+    server
+        .create(workload(
+            "Deployment",
+            "shop",
+            "web",
+            "127.0.0.1:1/team/web:1.25.3",
+            "front",
+        ))
+        .expect("deployment");
+    server
+        .create(workload(
+            "Deployment",
+            "shop",
+            "worker",
+            "127.0.0.1:1/team/worker:1.0.0",
+            "back",
+        ))
+        .expect("deployment");
+    server.create(policy("all", json!({}))).expect("policy");
+    server
+        .create(policy(
+            "front",
+            json!({"selector": {"matchLabels": {"tier": "front"}}, "priority": 10}),
+        ))
+        .expect("policy");
+    let operator = Operator::start(server.kubeconfig_path(), &config(None, ""), &[]);
+    operator.wait_ready().await;
+    let governor =
+        |name: &str| report(&server, "shop", name).and_then(|r| r["spec"]["policy"].as_str().map(str::to_owned));
+    operator
+        .wait_for("both reports", 30, || async {
+            (governor("deployment-web")? == "front" && governor("deployment-worker")? == "all").then_some(())
+        })
+        .await;
+    let overlaps = |name: &str| cluster_object(&server, "PatchPolicy", name)["status"]["overlaps"].clone();
+    operator
+        .wait_for("the overlap in both statuses", 30, || async {
+            (overlaps("front").is_array() && overlaps("all").is_array()).then_some(())
+        })
+        .await;
+    assert_eq!(
+        overlaps("front"),
+        json!([{"policy": "all", "workloads": 1, "governedHere": 1}])
+    );
+    assert_eq!(
+        overlaps("all"),
+        json!([{"policy": "front", "workloads": 1, "governedHere": 0}])
+    );
+    assert_eq!(
+        cluster_object(&server, "PatchPolicy", "all")["status"]["matchedWorkloads"],
+        1
+    );
+    assert_eq!(
+        cluster_object(&server, "PatchPolicy", "front")["status"]["matchedWorkloads"],
+        1
+    );
+
+    // Without `front`, `all` governs both; without any policy, no report stays.
+    let policies: Api<PatchPolicy> = Api::all(server.client().await.expect("client"));
+    policies
+        .delete("front", &DeleteParams::default())
+        .await
+        .expect("delete");
+    operator
+        .wait_for("web to move to policy all", 30, || async {
+            (governor("deployment-web")? == "all").then_some(())
+        })
+        .await;
+    policies.delete("all", &DeleteParams::default()).await.expect("delete");
+    operator
+        .wait_for("the reports to go", 30, || async {
+            (report(&server, "shop", "deployment-web").is_none()
+                && report(&server, "shop", "deployment-worker").is_none())
+            .then_some(())
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_crds_end_refit_run_with_the_command_that_installs_them() {
+    let server = ApiServer::start().await.expect("a server without refit's CRDs");
+    let operator = Operator::start(server.kubeconfig_path(), &config(None, ""), &["--log-format", "text"]);
+    let mut waited = 0;
+    let logs = loop {
+        let logs = operator.logs();
+        if logs.contains("error:") || waited > 200 {
+            break logs;
+        }
+        waited += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let (code, logs) = (operator.terminate().0, logs);
+    assert_eq!(code, Some(1), "{logs}");
+    assert!(logs.contains("patchpolicies.refit.dev"), "{logs}");
+    assert!(logs.contains("refit crd | kubectl apply --server-side -f -"), "{logs}");
+}
+
+#[test]
+fn a_config_file_with_mistakes_is_refused_naming_each_key() {
+    let scratch = harness::Scratch::new("refit-config");
+    let file = scratch.0.join("refit.yaml");
+    std::fs::write(
+        &file,
+        "registries:\n  - host: https://ghcr.io\noperator:\n  metricsAddress: everywhere\n  logFormat: xml\n",
+    )
+    .expect("config");
+    let (code, _, stderr) = refit_tests::run_refit(&["run", "--config", file.to_str().expect("utf-8")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("operator: unknown variant `xml`"), "{stderr}");
+    std::fs::write(
+        &file,
+        "registries:\n  - host: https://ghcr.io\noperator:\n  metricsAddress: everywhere\n",
+    )
+    .expect("config");
+    let (code, _, stderr) = refit_tests::run_refit(&["run", "--config", file.to_str().expect("utf-8")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("registries[0].host: `https://ghcr.io` must be a host[:port]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("operator.metricsAddress: \"everywhere\" is not an address"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_secret_contents_never_appear_in_the_logs() {
+    let server = server_with(HashMap::new()).await;
+    server.create_namespace("shop").expect("namespace");
+    let secret_password = "s3cr3t-pa55w0rd-from-the-pull-secret";
+    let file_password = "f1le-pa55w0rd-from-the-credentials-file";
+    let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let secret_auth = b64(&format!("robot:{secret_password}"));
+    let dockerconfig = json!({"auths": {"127.0.0.1:1": {"auth": secret_auth}}}).to_string();
+    server
+        .create(json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": "registry-login", "namespace": "shop"},
+            "data": {".dockerconfigjson": b64(&dockerconfig)},
+        }))
+        .expect("secret");
+    server
+        .create(workload_with_secret(
+            "Deployment",
+            "shop",
+            "web",
+            "127.0.0.1:1/team/web:1.25.3",
+            "front",
+            Some("registry-login"),
+        ))
+        .expect("deployment");
+    server.create(policy("all", json!({}))).expect("policy");
+    let scratch = harness::Scratch::new("refit-credentials");
+    let file_auth = b64(&format!("ci:{file_password}"));
+    let credentials = scratch.0.join("config.json");
+    std::fs::write(
+        &credentials,
+        json!({"auths": {"127.0.0.2:1": {"auth": file_auth}}}).to_string(),
+    )
+    .expect("credentials file");
+    let config = format!(
+        "credentials:\n  dockerConfigPath: {}\n{}",
+        credentials.display(),
+        config(None, "")
+    );
+    // Everything refit and its libraries log, at the most verbose level.
+    let operator = Operator::start(server.kubeconfig_path(), &config, &["--log-level", "trace"]);
+    operator.wait_ready().await;
+    operator
+        .wait_for("the workload's report (its pull secret read)", 30, || async {
+            report(&server, "shop", "deployment-web").map(|_| ())
+        })
+        .await;
+    let (code, logs) = operator.terminate();
+    assert_eq!(code, Some(0));
+    assert!(
+        logs.contains("registry credentials changed"),
+        "the secret was read and used"
+    );
+    for secret in [
+        secret_password,
+        secret_auth.as_str(),
+        file_password,
+        file_auth.as_str(),
+        b64(&dockerconfig).as_str(),
+    ] {
+        assert!(!logs.contains(secret), "the logs contain a credential ({secret})");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rereads_the_log_level_from_the_config_file() {
+    let server = server_with(HashMap::new()).await;
+    let operator = Operator::start(server.kubeconfig_path(), &config(None, ""), &[]);
+    operator.wait_ready().await;
+    let debug_lines = |logs: &str| logs.lines().filter(|l| l.contains("\"level\":\"DEBUG\"")).count();
+    assert_eq!(debug_lines(&operator.logs()), 0, "operator.logLevel is info");
+    operator.rewrite_config(&config(None, "").replace("logLevel: info", "logLevel: info,refit=debug"));
+    operator.signal("-HUP");
+    operator
+        .wait_for("the new filter", 30, || async {
+            operator.logs().contains("log filter changed").then_some(())
+        })
+        .await;
+    server
+        .create(window(
+            "nights",
+            json!({"windows": [{"schedule": "0 22 * * *", "duration": "2h"}]}),
+        ))
+        .expect("window");
+    operator
+        .wait_for("refit's debug lines", 30, || async {
+            let logs = operator.logs();
+            (debug_lines(&logs) > 0 && logs.contains("window reconciled")).then_some(())
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_scope_leaves_other_namespaces_alone() {
+    let server = server_with(HashMap::new()).await;
+    for name in ["shop", "other"] {
+        server.create_namespace(name).expect("namespace");
+        server
+            .create(workload(
+                "Deployment",
+                name,
+                "web",
+                "127.0.0.1:1/team/web:1.25.3",
+                "front",
+            ))
+            .expect("deployment");
+    }
+    server.create(policy("all", json!({}))).expect("policy");
+    let operator = Operator::start(server.kubeconfig_path(), &config(None, ""), &["--namespace", "shop"]);
+    operator.wait_ready().await;
+    operator
+        .wait_for("the report in shop", 30, || async {
+            report(&server, "shop", "deployment-web").map(|_| ())
+        })
+        .await;
+    let status = operator
+        .wait_for("the policy's count", 30, || async {
+            let status = cluster_object(&server, "PatchPolicy", "all")["status"].clone();
+            status["lastScan"].is_string().then_some(status)
+        })
+        .await;
+    assert_eq!(status["matchedWorkloads"], 1, "only shop's workload is seen");
+    assert!(report(&server, "other", "deployment-web").is_none());
+}
+
+#[test]
+fn the_config_file_example_in_the_docs_is_valid() {
+    let text = std::fs::read_to_string(refit_tests::repo_root().join("docs/CONFIG.md")).expect("docs/CONFIG.md");
+    let example = text
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a YAML example");
+    let config = refit::config::OperatorConfig::parse(example, "docs/CONFIG.md").expect("the example is valid");
+    assert_eq!(config.operator.namespace.as_deref(), Some("storefront"));
+    assert!(config.registry_settings.is_insecure("registry.internal:5000"));
+    // Every key of the example is in the tables below it.
+    for key in [
+        "metricsAddress",
+        "logFormat",
+        "logLevel",
+        "namespace",
+        "readPullSecrets",
+        "workloadDebounce",
+        "dockerConfigPath",
+        "tagListTtl",
+        "digestTtl",
+        "contentCacheBytes",
+        "maxConcurrent",
+        "timeout",
+        "retries",
+        "rateLimit",
+        "mirrors",
+        "insecure",
+    ] {
+        assert!(text.matches(key).count() >= 2, "{key} is not documented");
+    }
+}
