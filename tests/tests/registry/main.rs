@@ -68,6 +68,34 @@ fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).single().expect("valid")
 }
 
+/// Evaluates one container against gathered facts, as a scan would.
+fn evaluate_one(
+    name: &str,
+    image: String,
+    pods: &[PodSnapshot],
+    rules: &ImageRules,
+    facts: &refit::core::drift::RegistryFacts,
+    check_base_images: bool,
+) -> refit::core::drift::WorkloadFindings {
+    evaluate(
+        &[TemplateContainer {
+            name: name.into(),
+            image,
+            init: false,
+        }],
+        pods,
+        &EvaluationContext {
+            rules,
+            check_base_images,
+            baselines: &RuntimeBaselines::default(),
+            registry: facts,
+            nodes: &HashMap::new(),
+            rolled_back: &HashMap::new(),
+            now: now(),
+        },
+    )
+}
+
 #[tokio::test]
 async fn tags_digests_build_times_and_base_images_come_from_the_registry() {
     let Some(registry) = TestRegistry::start() else { return };
@@ -245,23 +273,7 @@ async fn a_pod_running_a_platform_manifest_runs_the_tags_index() {
         .collect();
     let rules = minor_rules();
     let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
-    let findings = evaluate(
-        &[TemplateContainer {
-            name: "app".into(),
-            image: image.clone(),
-            init: false,
-        }],
-        &pods,
-        &EvaluationContext {
-            rules: &rules,
-            check_base_images: true,
-            baselines: &RuntimeBaselines::default(),
-            registry: &facts,
-            nodes: &HashMap::new(),
-            rolled_back: &HashMap::new(),
-            now: now(),
-        },
-    );
+    let findings = evaluate_one("app", image.clone(), &pods, &rules, &facts, true);
     assert_eq!(
         findings.containers[0].state,
         FindingState::UpToDate,
@@ -346,23 +358,7 @@ async fn an_unreachable_registry_makes_findings_unknown_never_up_to_date() {
     let image = format!("{host}/team/web:1.4.0");
     let rules = minor_rules();
     let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
-    let findings = evaluate(
-        &[TemplateContainer {
-            name: "web".into(),
-            image,
-            init: false,
-        }],
-        &[],
-        &EvaluationContext {
-            rules: &rules,
-            check_base_images: true,
-            baselines: &RuntimeBaselines::default(),
-            registry: &facts,
-            nodes: &HashMap::new(),
-            rolled_back: &HashMap::new(),
-            now: now(),
-        },
-    );
+    let findings = evaluate_one("web", image, &[], &rules, &facts, true);
     let web = &findings.containers[0];
     assert_eq!(web.state, FindingState::Unknown);
     assert_eq!(
@@ -583,23 +579,7 @@ async fn min_age_reads_build_times_only_for_the_newest_candidates() {
     let resolver = remote_resolver(&settings_for(&[&registry.addr]), DockerConfig::default());
     let image = format!("{}/team/soak:1.0.0", registry.addr);
     let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
-    let findings = evaluate(
-        &[TemplateContainer {
-            name: "soak".into(),
-            image,
-            init: false,
-        }],
-        &[],
-        &EvaluationContext {
-            rules: &rules,
-            check_base_images: false,
-            baselines: &RuntimeBaselines::default(),
-            registry: &facts,
-            nodes: &HashMap::new(),
-            rolled_back: &HashMap::new(),
-            now: now(),
-        },
-    );
+    let findings = evaluate_one("soak", image, &[], &rules, &facts, false);
     let soak = &findings.containers[0];
     assert_eq!(soak.state, FindingState::Outdated);
     assert!(
