@@ -330,10 +330,11 @@ impl RunningImage {
                 let current = facts.digest.as_ref()?;
                 Some(digest == current || facts.platform_digests.contains(digest))
             }
-            RunningImage::Config(digest) if !facts.config_digests.is_empty() => {
-                Some(facts.config_digests.contains(digest))
-            }
-            RunningImage::Config(_) => None,
+            // Only some platforms' config digests may be known (refit reads
+            // one platform of an index): a miss then proves nothing.
+            RunningImage::Config(digest) if facts.config_digests.contains(digest) => Some(true),
+            RunningImage::Config(_) if facts.config_digests.is_empty() || facts.platform_digests.len() > 1 => None,
+            RunningImage::Config(_) => Some(false),
         }
     }
 }
@@ -702,6 +703,7 @@ fn finish(
         finding.state = FindingState::UpToDate;
         finding.reason = match verdict {
             Some(verdict) => verdict.explanation.clone(),
+            None if running.is_empty() => format!("{tag} is followed by its digest; no pods to compare yet"),
             None => format!("{tag} points at the digest the pods run"),
         };
     }

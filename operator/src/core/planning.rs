@@ -31,8 +31,8 @@ use crate::api::{
     workload::WorkloadRef,
 };
 
-/// Longest ticket name refit generates (a DNS label, so it also fits
-/// label values and ITSM reference fields).
+/// Longest ticket name refit generates (a valid object name of at most 63
+/// characters, so it also fits label values and ITSM reference fields).
 pub const TICKET_NAME_MAX: usize = 63;
 /// Longest summary (the CRD's limit).
 const SUMMARY_MAX: usize = 256;
@@ -252,9 +252,13 @@ fn summarize(changes: &[ContainerChange], change_type: ChangeType) -> String {
 
 fn decide(plan: &mut Plan, spec: ChangeTicketSpec, existing: &[ExistingTicket]) {
     let base = ticket_name(&spec);
+    // Tickets this one competes with: those of the same type, and for
+    // rebuilds only those of the same container (rebuilds of different
+    // images are independent and must not supersede each other).
     let same_type: Vec<&ExistingTicket> = existing
         .iter()
         .filter(|t| t.spec.change_type == spec.change_type)
+        .filter(|t| spec.change_type != ChangeType::Rebuild || same_containers(&t.spec, &spec))
         .collect();
     if let Some(under_way) = same_type.iter().find(|t| t.phase == TicketPhase::InProgress) {
         plan.notes.push(format!(
@@ -297,6 +301,16 @@ fn decide(plan: &mut Plan, spec: ChangeTicketSpec, existing: &[ExistingTicket]) 
     plan.create.push((name, spec));
 }
 
+fn same_containers(a: &ChangeTicketSpec, b: &ChangeTicketSpec) -> bool {
+    let containers = |spec: &ChangeTicketSpec| {
+        spec.changes
+            .iter()
+            .map(|c| (c.container.clone(), c.init))
+            .collect::<BTreeSet<_>>()
+    };
+    containers(a) == containers(b)
+}
+
 fn is_numbered(name: &str, base: &str) -> bool {
     name.strip_prefix(base)
         .and_then(|rest| rest.strip_prefix('-'))
@@ -305,25 +319,43 @@ fn is_numbered(name: &str, base: &str) -> bool {
 
 /// `<kind>-<workload>-<hash>`: the hash covers the workload, the change type
 /// and every container's target, so the same change always has the same
-/// name. Long workload names are shortened to keep the name a DNS label.
+/// name. Long workload names are shortened to keep the name within 63
+/// characters.
 pub fn ticket_name(spec: &ChangeTicketSpec) -> String {
     let mut hasher = Sha256::new();
     hasher.update(spec.workload.kind.as_str());
     hasher.update([0]);
     hasher.update(&spec.workload.name);
     hasher.update([0]);
-    hasher.update(format!("{:?}", spec.change_type));
-    let mut targets: Vec<(&str, bool, &str)> = spec
+    // Spelled out, so renaming an enum variant never renames tickets.
+    hasher.update(match spec.change_type {
+        ChangeType::Rollout => "rollout",
+        ChangeType::Rebuild => "rebuild",
+        ChangeType::Restart => "restart",
+    });
+    // A hand edit is undone by a restart whatever it was, so what the pods
+    // ran (`from`) is part of its identity: a later, different hand edit
+    // is a new ticket. For every other change the target alone is.
+    let mut targets: Vec<(&str, bool, &str, &str)> = spec
         .changes
         .iter()
-        .map(|c| (c.container.as_str(), c.init, c.to.as_str()))
+        .map(|c| {
+            let from = if c.reason == ChangeReason::UnauthorizedChange {
+                c.from.as_str()
+            } else {
+                ""
+            };
+            (c.container.as_str(), c.init, c.to.as_str(), from)
+        })
         .collect();
     targets.sort_unstable();
-    for (container, init, to) in targets {
+    for (container, init, to, from) in targets {
         hasher.update([0]);
         hasher.update(container);
         hasher.update([u8::from(init)]);
         hasher.update(to);
+        hasher.update([0]);
+        hasher.update(from);
     }
     let hash: String = hasher.finalize().iter().take(5).map(|b| format!("{b:02x}")).collect();
     let kind = spec.workload.kind.as_str().to_ascii_lowercase();

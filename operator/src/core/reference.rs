@@ -5,7 +5,8 @@
 //! - a first path segment is a registry host when it contains `.` or `:`,
 //!   is `localhost`, or has an uppercase letter; otherwise the registry is
 //!   `docker.io`;
-//! - `index.docker.io` and `registry-1.docker.io` are spelled `docker.io`;
+//! - registry hosts are lowercase, and `index.docker.io` and
+//!   `registry-1.docker.io` are spelled `docker.io`;
 //! - a one-segment Docker Hub name gets `library/` (`nginx` is
 //!   `docker.io/library/nginx`);
 //! - repository paths are lowercase; a tag is `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`;
@@ -270,10 +271,13 @@ impl ImageReference {
         let registry = match registry {
             Some(host) => {
                 validate_registry(reference, host)?;
-                if DOCKER_HUB_ALIASES.contains(&host) {
+                // Host names are case-insensitive; one spelling keeps
+                // lookups (settings, credentials, caches) consistent.
+                let host = host.to_ascii_lowercase();
+                if DOCKER_HUB_ALIASES.contains(&host.as_str()) {
                     DOCKER_HUB.to_owned()
                 } else {
-                    host.to_owned()
+                    host
                 }
             }
             None => DOCKER_HUB.to_owned(),
@@ -581,7 +585,7 @@ mod tests {
                 "quay.io/prometheus/node-exporter:v1.8.2",
                 "quay.io/prometheus/node-exporter:v1.8.2",
             ),
-            ("Registry.Example/app", "Registry.Example/app"),
+            ("Registry.Example/app", "registry.example/app"),
         ] {
             assert_eq!(normalized(written), expected, "{written}");
         }

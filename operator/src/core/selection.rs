@@ -34,6 +34,9 @@ use super::{
 };
 use crate::api::patch_policy::UpdateStrategy;
 
+/// How many tags of unknown age a [`Selection`] lists for lookup.
+pub const UNKNOWN_AGES_LISTED: usize = 16;
+
 /// How many passed-over tags a [`Selection`] names; the rest are counted.
 pub const PASSED_OVER_LISTED: usize = 3;
 
@@ -51,6 +54,10 @@ pub struct Selection<'a> {
     pub passed_over: Vec<PassedOver<'a>>,
     /// How many newer tags within the level were passed over in all.
     pub passed_over_count: usize,
+    /// Newer tags within the level passed over only because their build
+    /// time is unknown, newest first (at most [`UNKNOWN_AGES_LISTED`]): what
+    /// the registry layer reads next when a `minAge` must be judged.
+    pub unknown_ages: Vec<&'a str>,
     /// Newer tags of the family outside the update level, and the newest.
     pub beyond_level: Option<(usize, &'a str)>,
     /// Tags not comparable with the current one (other families, or not
@@ -159,6 +166,7 @@ pub fn select<'a>(
         outcome: Outcome::NoneNewer,
         passed_over: Vec::new(),
         passed_over_count: 0,
+        unknown_ages: Vec::new(),
         beyond_level: None,
         not_comparable: index.len(),
     };
@@ -208,6 +216,9 @@ pub fn select<'a>(
             }
             Some(reason) => {
                 selection.passed_over_count += 1;
+                if reason == PassReason::AgeUnknown && selection.unknown_ages.len() < UNKNOWN_AGES_LISTED {
+                    selection.unknown_ages.push(&candidate.tag);
+                }
                 if selection.passed_over.len() < PASSED_OVER_LISTED {
                     selection.passed_over.push(PassedOver {
                         tag: &candidate.tag,

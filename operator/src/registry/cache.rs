@@ -110,11 +110,13 @@ impl<K: Eq + Hash + Clone, V: Clone> ContentCache<K, V> {
     }
 
     /// Bytes held.
+    #[cfg(test)]
     pub fn used(&self) -> usize {
         self.used
     }
 
     /// Entries held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }

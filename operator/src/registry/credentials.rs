@@ -26,8 +26,9 @@ pub enum Credential {
         /// The password or token.
         password: String,
     },
-    /// An OAuth2 refresh token (`identitytoken`), exchanged at the token
-    /// endpoint.
+    /// An OAuth2 refresh token (`identitytoken`). Not exchanged yet: such a
+    /// registry is asked anonymously (and answers Unauthorized for private
+    /// repositories).
     IdentityToken(String),
 }
 

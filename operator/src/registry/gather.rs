@@ -16,7 +16,7 @@ use crate::{
         drift::RegistryFacts,
         policy::{CompiledRule, ImageRules},
         reference::ImageReference,
-        selection::{PassReason, RolledBackTags, select},
+        selection::{RolledBackTags, select},
         version::{TagIndex, TagInfo},
     },
 };
@@ -25,6 +25,8 @@ use crate::{
 /// reads the build times of the newest candidates a `minAge` could not
 /// judge).
 const AGE_ROUNDS: usize = 4;
+/// Build times read per round: the newest candidates of unknown age.
+const AGES_PER_ROUND: usize = 3;
 
 /// One image a scan evaluates: its reference and the rule that governs it.
 struct Wanted<'a> {
@@ -105,14 +107,14 @@ pub async fn gather(
             let index = index_with_ages(&name, tags, &created);
             let selection = select(tag, w.rule, &index, now, bad);
             let unknown_ages: BTreeSet<(String, String, String)> = selection
-                .passed_over
+                .unknown_ages
                 .iter()
-                .filter(|p| p.reason == PassReason::AgeUnknown)
-                .map(|p| {
+                .take(AGES_PER_ROUND)
+                .map(|tag| {
                     (
                         w.reference.registry().to_owned(),
                         w.reference.repository().to_owned(),
-                        p.tag.to_owned(),
+                        (*tag).to_owned(),
                     )
                 })
                 .collect();

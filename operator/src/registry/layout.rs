@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::{
     error::RegistryError,
-    remote::{Descriptor, Document, sha256_digest},
+    remote::{Descriptor, Document, verify},
 };
 use crate::core::reference::Digest;
 
@@ -143,7 +143,7 @@ impl LayoutTree {
                 message: kind.to_string(),
             },
         })?;
-        if digest.algorithm() == crate::core::reference::DigestAlgorithm::Sha256 && &sha256_digest(&bytes)? != digest {
+        if verify(host, &bytes, Some(digest)).is_err() {
             return Err(RegistryError::Layout {
                 path: path.display().to_string(),
                 message: format!("content does not hash to {digest}"),

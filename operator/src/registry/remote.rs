@@ -73,6 +73,9 @@ pub struct Remote {
     tokens: Mutex<HashMap<(String, String), (Secret, Instant)>>,
     /// Hosts that asked for Basic authentication.
     basic_hosts: Mutex<Vec<String>>,
+    /// Host → the instant its last `Retry-After` ends: every request to
+    /// the host waits for it, not only the one that was told.
+    not_before: Mutex<HashMap<String, Instant>>,
     backoff: Backoff,
 }
 
@@ -127,6 +130,7 @@ impl Remote {
             permits,
             tokens: Mutex::new(HashMap::new()),
             basic_hosts: Mutex::new(Vec::new()),
+            not_before: Mutex::new(HashMap::new()),
             backoff,
         })
     }
@@ -146,7 +150,14 @@ impl Remote {
     pub async fn list_tags(&self, host: &str, repository: &str) -> Result<Vec<String>, RegistryError> {
         let mut tags = Vec::new();
         let mut path = format!("/v2/{repository}/tags/list?n={PAGE_SIZE}");
+        let mut followed = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
+            if !followed.insert(path.clone()) {
+                return Err(RegistryError::Protocol {
+                    registry: host.to_owned(),
+                    message: format!("the tag list of {repository} links back to a page already read"),
+                });
+            }
             let request = Request {
                 host,
                 repository,
@@ -337,6 +348,11 @@ impl Remote {
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                if let (Some(wait), Ok(mut map)) = (retry_after, self.not_before.lock())
+                    && wait <= self.backoff.max_wait
+                {
+                    map.insert(host.to_owned(), Instant::now() + wait);
+                }
                 let message = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or_default());
                 self.stats
                     .record(host, request.kind, RequestOutcome::RateLimited, Some(&message));
@@ -382,6 +398,13 @@ impl Remote {
     }
 
     async fn wait_for_budget(&self, host: &str) {
+        let blocked = self.not_before.lock().ok().and_then(|map| map.get(host).copied());
+        if let Some(until) = blocked {
+            let now = Instant::now();
+            if until > now {
+                tokio::time::sleep(until - now).await;
+            }
+        }
         let wait = match self.buckets.lock() {
             Ok(mut buckets) => {
                 let limit = self.settings.rate_limit(host);
@@ -429,7 +452,10 @@ impl Remote {
         let (scheme, params) = parse_challenge(challenge);
         if scheme.eq_ignore_ascii_case("basic") {
             let has_credentials = matches!(self.credentials.lookup(host), Some(Credential::Basic { .. }));
-            if has_credentials && let Ok(mut hosts) = self.basic_hosts.lock() {
+            if has_credentials
+                && let Ok(mut hosts) = self.basic_hosts.lock()
+                && !hosts.iter().any(|h| h == host)
+            {
                 hosts.push(host.to_owned());
             }
             return Ok(has_credentials);
@@ -478,15 +504,33 @@ impl Remote {
             }
         })?;
         let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            self.stats
+                .record(host, RequestKind::Token, RequestOutcome::Unauthorized, None);
+            return Ok(false);
+        }
         if !status.is_success() {
-            let outcome = if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                RequestOutcome::Unauthorized
+            // A token service that is down or throttling is not a
+            // credentials problem: say what happened.
+            let rate_limited = status == StatusCode::TOO_MANY_REQUESTS;
+            let outcome = if rate_limited {
+                RequestOutcome::RateLimited
             } else {
                 RequestOutcome::Error
             };
             self.stats
                 .record(host, RequestKind::Token, outcome, Some(&status.to_string()));
-            return Ok(false);
+            return Err(if rate_limited {
+                RegistryError::RateLimited {
+                    registry: host.to_owned(),
+                    retry_after: None,
+                }
+            } else {
+                RegistryError::Unreachable {
+                    registry: host.to_owned(),
+                    reason: format!("token service answered {status}"),
+                }
+            });
         }
         self.stats.record(host, RequestKind::Token, RequestOutcome::Ok, None);
         #[derive(serde::Deserialize)]
@@ -543,17 +587,25 @@ impl Remote {
                 message: format!("{what} is larger than {MAX_DOCUMENT_BYTES} bytes"),
             });
         }
-        let bytes = response.bytes().await.map_err(|error| RegistryError::Unreachable {
-            registry: host.to_owned(),
-            reason: describe_transport_error(&error),
-        })?;
-        if bytes.len() > MAX_DOCUMENT_BYTES {
-            return Err(RegistryError::Protocol {
+        // Read chunk by chunk: a response without Content-Length must not
+        // be buffered whole before its size is known.
+        let mut response = response;
+        let mut bytes = bytes::BytesMut::new();
+        loop {
+            let chunk = response.chunk().await.map_err(|error| RegistryError::Unreachable {
                 registry: host.to_owned(),
-                message: format!("{what} is larger than {MAX_DOCUMENT_BYTES} bytes"),
-            });
+                reason: describe_transport_error(&error),
+            })?;
+            let Some(chunk) = chunk else { break };
+            if bytes.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(RegistryError::Protocol {
+                    registry: host.to_owned(),
+                    message: format!("{what} is larger than {MAX_DOCUMENT_BYTES} bytes"),
+                });
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        Ok(bytes)
+        Ok(bytes.freeze())
     }
 }
 
@@ -568,20 +620,26 @@ fn content_type(response: &reqwest::Response) -> String {
 
 /// The sha256 digest of some bytes.
 pub fn sha256_digest(bytes: &[u8]) -> Result<Digest, RegistryError> {
-    let hash = Sha256::digest(bytes);
+    digest_of(bytes, crate::core::reference::DigestAlgorithm::Sha256)
+}
+
+/// The digest of some bytes with the given algorithm.
+pub fn digest_of(bytes: &[u8], algorithm: crate::core::reference::DigestAlgorithm) -> Result<Digest, RegistryError> {
+    let (name, hash): (&str, Vec<u8>) = match algorithm {
+        crate::core::reference::DigestAlgorithm::Sha256 => ("sha256", Sha256::digest(bytes).to_vec()),
+        crate::core::reference::DigestAlgorithm::Sha512 => ("sha512", sha2::Sha512::digest(bytes).to_vec()),
+    };
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    Digest::parse(&format!("sha256:{hex}")).map_err(|error| RegistryError::Protocol {
+    Digest::parse(&format!("{name}:{hex}")).map_err(|error| RegistryError::Protocol {
         registry: "(local)".into(),
         message: error.to_string(),
     })
 }
 
-fn verify(host: &str, bytes: &[u8], expected: Option<&Digest>) -> Result<(), RegistryError> {
+/// Content is cached by its digest for good, so it must hash to it.
+pub fn verify(host: &str, bytes: &[u8], expected: Option<&Digest>) -> Result<(), RegistryError> {
     let Some(expected) = expected else { return Ok(()) };
-    if expected.algorithm() != crate::core::reference::DigestAlgorithm::Sha256 {
-        return Ok(());
-    }
-    let actual = sha256_digest(bytes)?;
+    let actual = digest_of(bytes, expected.algorithm())?;
     if &actual != expected {
         return Err(RegistryError::Protocol {
             registry: host.to_owned(),
@@ -617,16 +675,18 @@ pub fn next_link(link: &str) -> Option<String> {
         if !is_next {
             return None;
         }
-        // An absolute URL keeps only its path and query: refit stays on the
-        // registry it asked.
-        match reqwest::Url::parse(target) {
-            Ok(url) => Some(format!(
+        // Only the path and query are kept, and only a distribution API
+        // path: refit stays on the registry it asked (a target such as
+        // `@other.host/…` must never become part of the authority).
+        let path = match reqwest::Url::parse(target) {
+            Ok(url) => format!(
                 "{}{}",
                 url.path(),
                 url.query().map(|q| format!("?{q}")).unwrap_or_default()
-            )),
-            Err(_) => Some(target.to_owned()),
-        }
+            ),
+            Err(_) => target.to_owned(),
+        };
+        path.starts_with("/v2/").then_some(path)
     })
 }
 
@@ -688,6 +748,25 @@ mod tests {
             Some("/v2/acme/app/tags/list?last=b&n=2")
         );
         assert_eq!(next_link(r#"</v2/x/tags/list?last=a>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn a_next_link_cannot_move_refit_to_another_host() {
+        assert_eq!(next_link(r#"<@evil.example/v2/x/tags/list>; rel="next""#), None);
+        assert_eq!(next_link(r#"<tags/list?last=a>; rel="next""#), None);
+        assert_eq!(
+            next_link(r#"<https://evil.example/v2/x/tags/list?last=a>; rel="next""#).as_deref(),
+            Some("/v2/x/tags/list?last=a"),
+            "an absolute URL keeps only its path, on the registry refit asked"
+        );
+    }
+
+    #[test]
+    fn sha512_content_is_checked_too() {
+        let digest = digest_of(b"{}", crate::core::reference::DigestAlgorithm::Sha512).expect("digest");
+        assert!(digest.to_string().starts_with("sha512:"));
+        assert!(verify("ghcr.io", b"{}", Some(&digest)).is_ok());
+        assert!(verify("ghcr.io", b"{ }", Some(&digest)).is_err());
     }
 
     #[test]

@@ -75,7 +75,9 @@ struct Inner {
     descriptions: Mutex<ContentCache<Digest, Arc<ImageDescription>>>,
     tag_flights: Flights<String, Result<Arc<Vec<String>>, RegistryError>>,
     digest_flights: Flights<(String, String), Result<Descriptor, RegistryError>>,
-    content_flights: Flights<Digest, Result<Document, RegistryError>>,
+    /// Keyed by repository too: an error (say 401) in one repository must
+    /// not be handed to a request for the same digest in another.
+    content_flights: Flights<(String, Digest), Result<Document, RegistryError>>,
 }
 
 /// Single-flight: the first asker of a key runs the request, later askers
@@ -114,10 +116,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Flights<K, V> {
 impl Resolver {
     /// A resolver for remote registries.
     pub fn remote(settings: Settings, credentials: DockerConfig) -> Result<Resolver, RegistryError> {
-        let settings = Arc::new(settings);
-        let stats = Arc::new(RegistryStats::default());
-        let remote = Remote::new(settings.clone(), credentials, stats.clone())?;
-        Ok(Resolver::with_source(Source::Remote(Box::new(remote)), settings, stats))
+        Resolver::remote_with_stats(settings, credentials, Arc::new(RegistryStats::default()))
     }
 
     /// A resolver for remote registries that records its requests into
@@ -170,20 +169,6 @@ impl Resolver {
     /// [`remote_with_stats`](Self::remote_with_stats)).
     pub fn shared_stats(&self) -> Arc<RegistryStats> {
         self.inner.stats.clone()
-    }
-
-    /// Entries and bytes held by the content cache (for metrics).
-    pub fn content_cache_usage(&self) -> (usize, usize) {
-        self.inner
-            .content
-            .lock()
-            .map(|cache| (cache.len(), cache.used()))
-            .unwrap_or_default()
-    }
-
-    /// The settings in use.
-    pub fn settings(&self) -> &Settings {
-        &self.inner.settings
     }
 
     /// A repository's tags (`registry`, `repository` as in an
@@ -242,7 +227,7 @@ impl Resolver {
         }
         self.inner
             .content_flights
-            .run(*digest, || async {
+            .run((format!("{registry}/{repository}"), *digest), || async {
                 let document = self.fetch(registry, repository, digest, manifest).await?;
                 if let Ok(mut cache) = self.inner.content.lock() {
                     cache.insert(*digest, document.clone(), document.bytes.len());
@@ -319,14 +304,26 @@ impl Resolver {
             sources.push(string_map(json.get("config").and_then(|c| c.get("Labels"))));
         }
         let settings = &self.inner.settings;
-        let find = |keys: &[String]| {
-            sources.iter().find_map(|source| {
-                keys.iter()
-                    .find_map(|key| source.get(key).filter(|v| !v.is_empty()).cloned())
-            })
+        // Name and digest come from the same place: config labels are
+        // inherited from the base's own build, so mixing a manifest's name
+        // with a label's digest would pair facts of two different images.
+        let has_name = |source: &BTreeMap<String, String>| {
+            settings
+                .base_name_keys
+                .iter()
+                .find_map(|key| source.get(key).filter(|v| !v.is_empty()).cloned())
         };
-        description.base_name = find(&settings.base_name_keys);
-        description.base_digest = find(&settings.base_digest_keys).and_then(|d| Digest::parse(&d).ok());
+        if let Some((source, name)) = sources
+            .iter()
+            .find_map(|source| has_name(source).map(|name| (source, name)))
+        {
+            description.base_name = Some(name);
+            description.base_digest = settings
+                .base_digest_keys
+                .iter()
+                .find_map(|key| source.get(key))
+                .and_then(|d| Digest::parse(d).ok());
+        }
         let description = Arc::new(description);
         if let Ok(mut cache) = self.inner.descriptions.lock() {
             cache.insert(*digest, description.clone(), 512);

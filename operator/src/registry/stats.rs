@@ -41,7 +41,7 @@ pub enum RequestOutcome {
     NotFound,
     /// 401 or 403 that credentials did not fix.
     Unauthorized,
-    /// 429, or 503 with `Retry-After`.
+    /// 429 or 503.
     RateLimited,
     /// Anything else: other statuses, timeouts, connection failures.
     Error,

@@ -193,11 +193,18 @@ fn collect_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
         })?;
         for entry in entries.flatten() {
             let entry_path = entry.path();
-            if entry_path.is_dir() {
+            // Symbolic links are not followed (a link to a parent would
+            // never end), and hidden entries (`.git`) are skipped.
+            let Ok(file_type) = entry.file_type() else { continue };
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if file_type.is_dir() {
                 pending.push(entry_path);
-            } else if entry_path
-                .extension()
-                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+            } else if file_type.is_file()
+                && entry_path
+                    .extension()
+                    .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
             {
                 files.push(entry_path);
             }

@@ -295,11 +295,43 @@ pub fn state_name(state: FindingState) -> &'static str {
     }
 }
 
-/// A file path as a relative URI (forward slashes, spaces escaped); stdin
-/// is `stdin`.
+/// A file path as a URI reference: relative paths stay relative (code
+/// scanning resolves them against the checkout), absolute ones become
+/// `file://` URIs; characters outside RFC 3986's unreserved set and `/`
+/// are percent-encoded. Standard input is `stdin`.
 fn uri(file: &str) -> String {
     if file == "-" {
         return "stdin".into();
     }
-    file.trim_start_matches("./").replace('\\', "/").replace(' ', "%20")
+    let path = file.trim_start_matches("./").replace('\\', "/");
+    let mut encoded = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                encoded.push(char::from(byte))
+            }
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    if path.starts_with('/') {
+        format!("file://{encoded}")
+    } else {
+        encoded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn sarif_uris_are_encoded_relative_references() {
+        assert_eq!(
+            uri("examples/quickstart/manifests/web.yaml"),
+            "examples/quickstart/manifests/web.yaml"
+        );
+        assert_eq!(uri("./deploy/my app#1.yaml"), "deploy/my%20app%231.yaml");
+        assert_eq!(uri("/srv/ci/deploy/50%.yaml"), "file:///srv/ci/deploy/50%25.yaml");
+        assert_eq!(uri("-"), "stdin");
+    }
 }

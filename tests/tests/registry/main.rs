@@ -784,3 +784,35 @@ async fn refit_scan_checks_manifests_against_the_real_registry() {
         "minor: not 2.0.0"
     );
 }
+
+#[tokio::test]
+async fn min_age_keeps_reading_build_times_past_many_young_candidates() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let pusher = Pusher::new(&registry.addr);
+    for (tag, created) in [
+        ("1.0.0", "2026-01-01T00:00:00Z"),
+        ("1.1.0", "2026-10-01T00:00:00Z"),
+        ("1.2.0", "2026-11-27T00:00:00Z"),
+        ("1.3.0", "2026-11-27T06:00:00Z"),
+        ("1.4.0", "2026-11-27T12:00:00Z"),
+        ("1.5.0", "2026-11-28T00:00:00Z"),
+    ] {
+        pusher
+            .image("team/young", tag, &ImageSpec::new(tag).created(created))
+            .await;
+    }
+    let spec =
+        serde_json::from_value(serde_json::json!({"images": [{"match": "**", "update": "minor", "minAge": "3d"}]}))
+            .expect("spec");
+    let rules = ImageRules::compile(&spec).expect("rules");
+    let resolver = remote_resolver(&settings_for(&[&registry.addr]), DockerConfig::default());
+    let image = format!("{}/team/young:1.0.0", registry.addr);
+    let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
+    let findings = evaluate_one("young", image, &[], &rules, &facts, false);
+    let young = &findings.containers[0];
+    assert!(
+        young.candidate.as_ref().is_some_and(|c| c.tag() == Some("1.1.0")),
+        "four newer tags are a day old; 1.1.0 has soaked: {}",
+        young.reason
+    );
+}

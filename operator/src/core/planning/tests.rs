@@ -350,3 +350,60 @@ fn hand_edited_pods_get_a_restart_and_unfinished_rollouts_do_not() {
     assert_eq!(spec.changes[0].reason, ChangeReason::UnauthorizedChange);
     assert_eq!(spec.changes[0].to, "nginx:1.31.4-alpine");
 }
+
+#[test]
+fn rebuilds_of_different_images_do_not_supersede_each_other() {
+    let rebuild = |container: &str| {
+        let mut base = outdated(container, TO);
+        base.state = FindingState::BaseOutdated;
+        base.change_reason = Some(ChangeReason::BaseImageOutdated);
+        base.candidate = None;
+        base.base = Some(crate::api::drift_report::BaseImageFinding {
+            name: "docker.io/library/node:22.21-alpine3.22".into(),
+            built_on: Some(digest_of(1).to_string()),
+            current: Some(digest_of(2).to_string()),
+        });
+        base
+    };
+    let first = plan(&web(), &findings(vec![rebuild("app")]), &approve_policy(), &[]);
+    let (name, spec) = first.create[0].clone();
+    let both = plan(
+        &web(),
+        &findings(vec![rebuild("app"), rebuild("worker")]),
+        &approve_policy(),
+        &[existing(&name, TicketPhase::AwaitingApproval, &spec)],
+    );
+    assert!(
+        both.supersede.is_empty(),
+        "the app's rebuild stays: {:?}",
+        both.supersede
+    );
+    assert_eq!(both.create.len(), 1);
+    assert_eq!(both.create[0].1.changes[0].container, "worker");
+}
+
+#[test]
+fn a_new_hand_edit_after_a_restart_gets_a_new_ticket() {
+    let pod = |image: &str| PodFinding {
+        pod: "web-new-1".into(),
+        container: "web".into(),
+        init: false,
+        image: image.into(),
+        template_image: "nginx:1.31.4-alpine".into(),
+        running_digest: None,
+        hand_edited: true,
+    };
+    let mut workload = findings(vec![]);
+    workload.pods = vec![pod("nginx:1.31.3-alpine")];
+    let first = plan(&web(), &workload, &approve_policy(), &[]);
+    let (name, spec) = first.create[0].clone();
+    workload.pods = vec![pod("nginx:1.30.4-alpine")];
+    let later = plan(
+        &web(),
+        &workload,
+        &approve_policy(),
+        &[existing(&name, TicketPhase::Succeeded, &spec)],
+    );
+    assert_eq!(later.create.len(), 1, "{:?}", later.notes);
+    assert_ne!(later.create[0].0, name);
+}
