@@ -384,6 +384,15 @@ async fn a_second_scan_of_a_steady_cluster_writes_no_drift_report() {
         })
         .await;
     let interval_scans = "refit_scans_total{trigger=\"interval\"}";
+    // The report can be seen before the operator has counted the write
+    // that produced it: let one more scan finish, so every counter of the
+    // scans before it is settled.
+    let settled = operator.metric(interval_scans).unwrap_or(0.0) + 1.0;
+    operator
+        .wait_for("one more interval scan", 30, || async {
+            (operator.metric(interval_scans)? >= settled).then_some(())
+        })
+        .await;
     let scans_before = operator.metric(interval_scans).unwrap_or(0.0);
     let writes = |operator: &Operator| {
         ["apply", "status", "delete"]
