@@ -12,9 +12,13 @@
 //! `Outdated` (the new version fixes drift and base too), then
 //! `DigestDrift`, `BaseOutdated` — and the reason mentions the rest.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Utc};
+use smallvec::SmallVec;
 
 use super::{
     FastMap,
@@ -218,8 +222,8 @@ pub struct ContainerFinding {
     pub injected: bool,
     /// The image as written (for injected sidecars: as the pods run it).
     pub image: String,
-    /// Distinct digests the pods run.
-    pub running_digests: Vec<Digest>,
+    /// Distinct digests the pods run (usually one, kept inline).
+    pub running_digests: RunningDigests,
     /// The state.
     pub state: FindingState,
     /// Where refit would move the container, if anywhere.
@@ -228,14 +232,30 @@ pub struct ContainerFinding {
     pub change_reason: Option<ChangeReason>,
     /// Whether the policy allows refit to act on it (`update: none` does not).
     pub actionable: bool,
-    /// Why this state, for people.
-    pub reason: String,
+    /// Why this state, for people; shared by the findings of one image
+    /// when nothing sets a container apart.
+    pub reason: Arc<str>,
     /// The base image finding.
     pub base: Option<BaseImageFinding>,
     /// The full reference the container runs now (with the digest when
     /// known): what a rollback restores.
     pub current: Option<ImageReference>,
 }
+
+/// The empty reason a finding starts with, shared: most findings take the
+/// reason of their image's judgement, and a fresh empty one would be an
+/// allocation per container.
+fn no_reason() -> Arc<str> {
+    static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
+    EMPTY.clone()
+}
+
+/// The distinct digests a container's pods run.
+pub type RunningDigests = SmallVec<[Digest; 1]>;
+
+/// The distinct images a container's pods run: one in a settled workload,
+/// two during a rollout, so they stay on the stack.
+type RunningImages = SmallVec<[RunningImage; 2]>;
 
 /// All findings for one workload.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -365,11 +385,11 @@ pub struct Evaluator<'a> {
 #[derive(Debug)]
 enum ImageJudgement<'a> {
     /// The reference cannot be read.
-    Unreadable(String),
+    Unreadable(Arc<str>),
     /// No rule governs the repository.
     Ungoverned,
     /// Governed, but written by digest only.
-    DigestOnly { actionable: bool },
+    DigestOnly { actionable: bool, reason: Arc<str> },
     /// Governed, with a tag.
     Tagged(Box<TaggedImage<'a>>),
 }
@@ -397,7 +417,7 @@ struct TaggedImage<'a> {
 #[derive(Debug)]
 struct SelectionVerdict {
     candidate: Option<String>,
-    explanation: String,
+    explanation: Arc<str>,
     /// Set when the tag could not be compared at all.
     incomparable: Option<String>,
 }
@@ -457,8 +477,8 @@ impl<'a> Evaluator<'a> {
 }
 
 /// Distinct images the pods run for a template container (sorted).
-fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> Vec<RunningImage> {
-    let mut running: Vec<RunningImage> = pods
+fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> RunningImages {
+    let mut running: RunningImages = pods
         .iter()
         .flat_map(|pod| pod.containers.iter())
         .filter(|c| c.name == container.name && c.init == container.init && c.image == container.image)
@@ -469,8 +489,8 @@ fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> Vec<Ru
     running
 }
 
-fn digests(running: &[RunningImage]) -> Vec<Digest> {
-    let mut digests: Vec<Digest> = running.iter().map(|r| *r.digest()).collect();
+fn digests(running: &[RunningImage]) -> RunningDigests {
+    let mut digests: RunningDigests = running.iter().map(|r| *r.digest()).collect();
     digests.dedup();
     digests
 }
@@ -479,17 +499,23 @@ fn digests(running: &[RunningImage]) -> Vec<Digest> {
 fn judge<'a>(image: &str, context: &EvaluationContext<'a>) -> ImageJudgement<'a> {
     let reference = match ImageReference::parse(image) {
         Ok(reference) => reference,
-        Err(error) => return ImageJudgement::Unreadable(format!("the image reference cannot be read: {error}")),
+        Err(error) => {
+            return ImageJudgement::Unreadable(format!("the image reference cannot be read: {error}").into());
+        }
     };
     let repository = reference.name();
-    let Some(rule) = context.rules.rule_for(&repository) else {
+    let Some(rule) = context.rules.rule_for(repository) else {
         return ImageJudgement::Ungoverned;
     };
     let actionable = rule.update != UpdateStrategy::None;
     let Some(tag) = reference.effective_tag().map(str::to_owned) else {
-        return ImageJudgement::DigestOnly { actionable };
+        return ImageJudgement::DigestOnly {
+            actionable,
+            reason: "referenced by digest only, so its version cannot be told; write the tag too (repo:tag@sha256:…)"
+                .into(),
+        };
     };
-    let facts = context.registry.lookup(&repository);
+    let facts = context.registry.lookup(repository);
     let tag_facts = facts.tag(&tag);
 
     let selection = (rule.update != UpdateStrategy::Digest).then(|| {
@@ -498,11 +524,11 @@ fn judge<'a>(image: &str, context: &EvaluationContext<'a>) -> ImageJudgement<'a>
             .map_err(|reason| format!("tags unknown ({reason})"))
             .map(|index| {
                 let empty = RolledBackTags::new();
-                let rolled_back = context.rolled_back.get(&repository).unwrap_or(&empty);
+                let rolled_back = context.rolled_back.get(repository).unwrap_or(&empty);
                 let selection = select(&tag, rule, index, context.now, rolled_back);
                 SelectionVerdict {
                     candidate: selection.candidate().map(str::to_owned),
-                    explanation: selection.to_string(),
+                    explanation: selection.to_string().into(),
                     incomparable: selection_note(&selection),
                 }
             })
@@ -579,7 +605,7 @@ fn finish(
         candidate: None,
         change_reason: None,
         actionable: false,
-        reason: String::new(),
+        reason: no_reason(),
         base: None,
         current: None,
     };
@@ -589,11 +615,9 @@ fn finish(
             return Some(finding);
         }
         ImageJudgement::Ungoverned => return None,
-        ImageJudgement::DigestOnly { actionable } => {
+        ImageJudgement::DigestOnly { actionable, reason } => {
             finding.actionable = *actionable;
-            finding.reason =
-                "referenced by digest only, so its version cannot be told; write the tag too (repo:tag@sha256:…)"
-                    .into();
+            finding.reason = reason.clone();
             return Some(finding);
         }
         ImageJudgement::Tagged(image) => image,
@@ -682,43 +706,43 @@ fn finish(
         {
             finding.candidate = Some(image.reference.pinned(Some(*digest)));
         }
-        finding.reason = drift;
+        finding.reason = drift.into();
         notes.extend(base_outdated);
         notes.extend(incomparable);
     } else if let Some(base_outdated) = base_outdated {
         finding.state = FindingState::BaseOutdated;
         finding.change_reason = Some(ChangeReason::BaseImageOutdated);
-        finding.reason = base_outdated;
+        finding.reason = base_outdated.into();
         notes.extend(incomparable);
     } else if !missing.is_empty() {
         finding.state = FindingState::Unknown;
-        finding.reason = join_missing(&missing);
+        finding.reason = join_missing(&missing).into();
         missing.clear();
     } else if let Some(note) = incomparable {
         // The digest is current, but whether a newer version exists could
         // not be told: that is not "up to date".
         finding.state = FindingState::Unknown;
-        finding.reason = note;
+        finding.reason = note.into();
     } else {
         finding.state = FindingState::UpToDate;
         finding.reason = match verdict {
             Some(verdict) => verdict.explanation.clone(),
-            None if running.is_empty() => format!("{tag} is followed by its digest; no pods to compare yet"),
-            None => format!("{tag} points at the digest the pods run"),
+            None if running.is_empty() => format!("{tag} is followed by its digest; no pods to compare yet").into(),
+            None => format!("{tag} points at the digest the pods run").into(),
         };
     }
     if !missing.is_empty() {
         notes.push(format!("not checked: {}", join_missing(&missing)));
     }
     if !notes.is_empty() {
-        finding.reason = format!("{}; {}", finding.reason, notes.join("; "));
+        finding.reason = format!("{}; {}", finding.reason, notes.join("; ")).into();
     }
     let found_something = matches!(
         finding.state,
         FindingState::Outdated | FindingState::DigestDrift | FindingState::BaseOutdated
     );
     if !finding.actionable && found_something {
-        finding.reason.push_str("; report only (update: none)");
+        finding.reason = format!("{}; report only (update: none)", finding.reason).into();
     }
     Some(finding)
 }
@@ -763,23 +787,23 @@ fn evaluate_sidecar(
         candidate: None,
         change_reason: None,
         actionable: true,
-        reason: String::new(),
+        reason: no_reason(),
         base: None,
         current: ImageReference::parse(&container.image).ok(),
     };
     match (ImageReference::parse(&container.image), ImageReference::parse(expected)) {
         (Ok(actual), Ok(wanted)) if same_image(&actual, &wanted) => {
             finding.state = FindingState::UpToDate;
-            finding.reason = format!("runs the sidecar baseline {wanted}");
+            finding.reason = format!("runs the sidecar baseline {wanted}").into();
         }
         (Ok(_), Ok(wanted)) => {
             finding.state = FindingState::RuntimeOutdated;
             finding.change_reason = Some(ChangeReason::RuntimeOutdated);
-            finding.reason = format!("the sidecar baseline is {wanted}");
+            finding.reason = format!("the sidecar baseline is {wanted}").into();
             finding.candidate = Some(wanted);
         }
-        (Err(error), _) => finding.reason = format!("the image reference cannot be read: {error}"),
-        (_, Err(error)) => finding.reason = format!("the sidecar baseline cannot be read: {error}"),
+        (Err(error), _) => finding.reason = format!("the image reference cannot be read: {error}").into(),
+        (_, Err(error)) => finding.reason = format!("the sidecar baseline cannot be read: {error}").into(),
     }
     finding
 }
@@ -940,7 +964,7 @@ impl WorkloadFindings {
                     running_digests: c.running_digests.iter().map(ToString::to_string).collect(),
                     state: c.state,
                     candidate: c.candidate.as_ref().map(ToString::to_string),
-                    reason: c.reason.clone(),
+                    reason: c.reason.to_string(),
                     base: c.base.clone(),
                     ticket: None,
                 })

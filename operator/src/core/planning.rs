@@ -383,7 +383,7 @@ pub fn rolled_back_tags(tickets: &[ExistingTicket]) -> HashMap<String, RolledBac
             if let Ok(target) = ImageReference::parse(&change.to)
                 && let Some(tag) = target.tag()
             {
-                bad.entry(target.name()).or_default().insert(tag.to_owned());
+                bad.entry(target.name().to_owned()).or_default().insert(tag.to_owned());
             }
         }
     }

@@ -177,13 +177,34 @@ impl fmt::Display for Digest {
 }
 
 /// A parsed, normalized image reference.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageReference {
-    // Shared, because a scan copies the same references into many findings.
-    registry: Arc<str>,
-    repository: Arc<str>,
+    // `registry/repository` in one shared string, because a scan copies the
+    // same references into many findings: a copy is then two reference
+    // counts, not a new string.
+    name: Arc<str>,
+    /// Where the registry ends in `name` (the `/` after it).
+    registry_length: usize,
     tag: Option<Arc<str>>,
     digest: Option<Digest>,
+}
+
+impl Ord for ImageReference {
+    /// By registry, repository, tag, digest.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.registry(), self.repository(), &self.tag, &self.digest).cmp(&(
+            other.registry(),
+            other.repository(),
+            &other.tag,
+            &other.digest,
+        ))
+    }
+}
+
+impl PartialOrd for ImageReference {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Why an image reference was not understood. Every message quotes the
@@ -296,8 +317,8 @@ impl ImageReference {
             });
         }
         Ok(ImageReference {
-            registry: registry.into(),
-            repository: repository.into(),
+            name: format!("{registry}/{repository}").into(),
+            registry_length: registry.len(),
             tag: tag.map(Arc::from),
             digest,
         })
@@ -305,12 +326,12 @@ impl ImageReference {
 
     /// The registry host (with port), e.g. `docker.io`, `localhost:5000`.
     pub fn registry(&self) -> &str {
-        &self.registry
+        &self.name[..self.registry_length]
     }
 
     /// The repository path, e.g. `library/nginx`.
     pub fn repository(&self) -> &str {
-        &self.repository
+        &self.name[self.registry_length + 1..]
     }
 
     /// The tag as written, if any.
@@ -335,15 +356,15 @@ impl ImageReference {
 
     /// `registry/repository`, e.g. `docker.io/library/nginx`: what policies
     /// match and what registry lookups are keyed by.
-    pub fn name(&self) -> String {
-        format!("{}/{}", self.registry, self.repository)
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The same repository with another tag and digest.
     pub fn with_tag_and_digest(&self, tag: Option<&str>, digest: Option<Digest>) -> ImageReference {
         ImageReference {
-            registry: self.registry.clone(),
-            repository: self.repository.clone(),
+            name: self.name.clone(),
+            registry_length: self.registry_length,
             tag: tag.map(Arc::from),
             digest,
         }
@@ -358,8 +379,8 @@ impl ImageReference {
             (None, Some(_)) => None,
         };
         ImageReference {
-            registry: self.registry.clone(),
-            repository: self.repository.clone(),
+            name: self.name.clone(),
+            registry_length: self.registry_length,
             tag,
             digest,
         }
@@ -368,13 +389,13 @@ impl ImageReference {
     /// The last path segment (`nginx` for `docker.io/library/nginx`), as
     /// people name an image in a sentence.
     pub fn short_name(&self) -> &str {
-        self.repository.rsplit('/').next().unwrap_or(&self.repository)
+        self.name.rsplit('/').next().unwrap_or(&self.name)
     }
 }
 
 impl fmt::Display for ImageReference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.registry, self.repository)?;
+        f.write_str(&self.name)?;
         if let Some(tag) = &self.tag {
             write!(f, ":{tag}")?;
         }

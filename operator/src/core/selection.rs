@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     policy::CompiledRule,
-    version::{IndexedTag, Precedence, TagIndex, TagVersion},
+    version::{IndexedTag, TagIndex, TagVersion},
 };
 use crate::api::patch_policy::UpdateStrategy;
 
@@ -194,12 +194,9 @@ pub fn select<'a>(
         selection.outcome = Outcome::LevelFinerThanTag;
         return selection;
     }
-    let current_precedence = version.precedence();
     let tags = &family.tags;
-    let precedences = &family.precedences;
-    let newer_from = precedences.partition_point(|p| *p <= current_precedence);
-    let within_level = |p: &Precedence| (0..kept_numbers).all(|i| p.numbers()[i] == version.numbers[i]);
-    let level_end = newer_from + precedences[newer_from..].partition_point(within_level);
+    let newer_from = family.newer_from(&version.precedence());
+    let level_end = family.same_numbers_until(newer_from, &version.numbers, kept_numbers);
     if level_end < tags.len() {
         let newest = &tags[tags.len() - 1];
         selection.beyond_level = Some((tags.len() - level_end, &newest.tag));

@@ -50,7 +50,7 @@ pub async fn gather(
         let Ok(reference) = ImageReference::parse(image) else {
             continue;
         };
-        if let Some(rule) = rules.rule_for(&reference.name()) {
+        if let Some(rule) = rules.rule_for(reference.name()) {
             wanted.push(Wanted { reference, rule });
         }
     }
@@ -60,7 +60,7 @@ pub async fn gather(
     let mut repositories: BTreeMap<String, (String, String)> = BTreeMap::new();
     for w in wanted.iter().filter(|w| w.rule.update != UpdateStrategy::Digest) {
         repositories.insert(
-            w.reference.name(),
+            w.reference.name().to_owned(),
             (w.reference.registry().to_owned(), w.reference.repository().to_owned()),
         );
     }
@@ -97,14 +97,14 @@ pub async fn gather(
     let mut candidates: BTreeSet<(String, String, String)> = BTreeSet::new();
     for w in wanted.iter().filter(|w| w.rule.update != UpdateStrategy::Digest) {
         let name = w.reference.name();
-        let (Some(tags), Some(tag)) = (tag_lists.get(&name), w.reference.effective_tag()) else {
+        let (Some(tags), Some(tag)) = (tag_lists.get(name), w.reference.effective_tag()) else {
             continue;
         };
         let empty = RolledBackTags::new();
-        let bad = rolled_back.get(&name).unwrap_or(&empty);
+        let bad = rolled_back.get(name).unwrap_or(&empty);
         let mut rounds = 0;
         let candidate = loop {
-            let index = index_with_ages(&name, tags, &created);
+            let index = index_with_ages(name, tags, &created);
             let selection = select(tag, w.rule, &index, now, bad);
             let unknown_ages: BTreeSet<(String, String, String)> = selection
                 .unknown_ages

@@ -143,7 +143,7 @@ pub async fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
                     column: container.column,
                     state: finding.state,
                     candidate: finding.candidate.as_ref().map(ToString::to_string),
-                    reason: finding.reason.clone(),
+                    reason: finding.reason.to_string(),
                 }),
                 None => ungoverned.push(container.image.clone()),
             }

@@ -362,7 +362,7 @@ async fn an_unreachable_registry_makes_findings_unknown_never_up_to_date() {
     let web = &findings.containers[0];
     assert_eq!(web.state, FindingState::Unknown);
     assert_eq!(
-        web.reason,
+        web.reason.as_ref(),
         format!("tags and the digest of 1.4.0 unknown (registry {host} cannot be reached: connection failed)")
     );
     let health = &resolver.stats().health()[&host];

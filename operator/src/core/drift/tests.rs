@@ -151,7 +151,7 @@ fn an_nginx_with_a_newer_minor_is_outdated_and_pinned_to_the_candidates_digest()
         "{}",
         web.reason
     );
-    assert_eq!(web.running_digests, [digest("1.29.8")]);
+    assert_eq!(web.running_digests[..], [digest("1.29.8")]);
     assert!(web.actionable);
 }
 
@@ -191,7 +191,7 @@ fn an_unreachable_registry_is_unknown_never_up_to_date() {
     let web = &findings.containers[0];
     assert_eq!(web.state, FindingState::Unknown);
     assert_eq!(
-        web.reason,
+        web.reason.as_ref(),
         "tags and the digest of 1.31.4-alpine unknown (registry docker.io answered 503 three times)"
     );
 }
@@ -222,7 +222,7 @@ fn a_tag_rebuilt_since_the_pods_pulled_it_is_digest_drift() {
     assert_eq!(web.state, FindingState::DigestDrift);
     assert_eq!(web.change_reason, Some(ChangeReason::DigestDrift));
     assert_eq!(
-        web.reason,
+        web.reason.as_ref(),
         format!(
             "1.31.4-alpine now points at {}; pods run {}",
             digest("1.31.4 rebuilt").short(),
@@ -294,7 +294,7 @@ fn bare_image_ids_compare_with_config_digests_or_stay_unknown() {
     let findings = world.evaluate(&[container("web", "nginx:1.31.4-alpine")], &[running]);
     assert_eq!(findings.containers[0].state, FindingState::Unknown);
     assert_eq!(
-        findings.containers[0].reason,
+        findings.containers[0].reason.as_ref(),
         "the pods report image IDs that cannot be compared with the registry"
     );
 }
@@ -310,7 +310,7 @@ fn a_pinned_digest_behind_its_tag_is_digest_drift() {
     let web = &findings.containers[0];
     assert_eq!(web.state, FindingState::DigestDrift);
     assert_eq!(
-        web.reason,
+        web.reason.as_ref(),
         format!(
             "pinned {} but 1.31.4-alpine now points at {}",
             digest("1.31.4").short(),
@@ -344,7 +344,7 @@ fn an_image_built_on_a_patched_base_is_base_outdated() {
     assert_eq!(app.state, FindingState::BaseOutdated);
     assert_eq!(app.change_reason, Some(ChangeReason::BaseImageOutdated));
     assert_eq!(
-        app.reason,
+        app.reason.as_ref(),
         "base docker.io/library/node:22.21-alpine3.22 now resolves to another digest"
     );
     let base = app.base.as_ref().expect("base reported");
@@ -358,7 +358,7 @@ fn a_base_that_cannot_be_resolved_is_unknown() {
     let findings = world.evaluate(&[container("app", "ghcr.io/acme/storefront:2.14.1")], &[]);
     assert_eq!(findings.containers[0].state, FindingState::Unknown);
     assert_eq!(
-        findings.containers[0].reason,
+        findings.containers[0].reason.as_ref(),
         "base docker.io/library/node:22.21-alpine3.22 unknown (ghcr.io: 401 Unauthorized)"
     );
 }
@@ -402,7 +402,10 @@ fn latest_followed_by_digest_is_current_or_drifted() {
         &[pod("web-1", &[("app", "ghcr.io/acme/storefront", "app latest")])],
     );
     assert_eq!(current.containers[0].state, FindingState::UpToDate);
-    assert_eq!(current.containers[0].reason, "latest points at the digest the pods run");
+    assert_eq!(
+        &*current.containers[0].reason,
+        "latest points at the digest the pods run"
+    );
 
     let drifted = world.evaluate(
         &[container("app", "ghcr.io/acme/storefront")],
@@ -543,7 +546,7 @@ fn an_injected_sidecar_below_its_baseline_is_runtime_outdated() {
         .expect("outdated");
     assert_eq!(outdated.change_reason, Some(ChangeReason::RuntimeOutdated));
     assert_eq!(
-        outdated.reason,
+        outdated.reason.as_ref(),
         "the sidecar baseline is docker.io/istio/proxyv2:1.27.3"
     );
 }

@@ -27,7 +27,7 @@ fn outdated(name: &str, to: &str) -> ContainerFinding {
         init: false,
         injected: false,
         image: "nginx:1.29.8-alpine".into(),
-        running_digests: vec![],
+        running_digests: Default::default(),
         state: FindingState::Outdated,
         candidate: Some(ImageReference::parse(to).expect("valid")),
         change_reason: Some(ChangeReason::NewerVersion),
