@@ -182,8 +182,8 @@ fn scenario(spread: Spread) -> Scenario {
                 digest_for(repository, &tag)
             };
             template.push(TemplateContainer {
-                name: format!("c{c}"),
-                image: image.clone(),
+                name: format!("c{c}").into(),
+                image: image.as_str().into(),
                 init: false,
             });
             pod_containers.push(PodContainer {

@@ -114,7 +114,7 @@ impl WorkloadSnapshot {
                 let differs = pod.containers.iter().any(|c| {
                     self.template
                         .iter()
-                        .any(|t| t.name == c.name && t.init == c.init && t.image != c.image)
+                        .any(|t| *t.name == c.name && t.init == c.init && *t.image != c.image)
                 });
                 let containers = pod
                     .containers
@@ -247,8 +247,8 @@ fn template(spec: &PodSpec) -> Vec<TemplateContainer> {
     let init = spec.init_containers.iter().flatten().map(|c| (c, true));
     main.chain(init)
         .map(|(c, init)| TemplateContainer {
-            name: c.name.clone(),
-            image: c.image.clone().unwrap_or_default(),
+            name: c.name.as_str().into(),
+            image: c.image.as_deref().unwrap_or_default().into(),
             init,
         })
         .collect()
@@ -277,12 +277,12 @@ fn pod_snapshot(pod: &Pod, current_revision: bool) -> PodSnapshot {
         .into_iter()
         .map(|c| PodContainer {
             image_id: image_ids
-                .get(&(c.init, c.name.as_str()))
+                .get(&(c.init, &*c.name))
                 .filter(|id| !id.is_empty())
                 .map(|id| (*id).to_owned()),
-            name: c.name,
+            name: c.name.to_string(),
             init: c.init,
-            image: c.image,
+            image: c.image.to_string(),
         })
         .collect();
     PodSnapshot {

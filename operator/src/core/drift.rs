@@ -36,10 +36,10 @@ use crate::api::{
 /// A container of the workload's pod template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateContainer {
-    /// Container name.
-    pub name: String,
+    /// Container name (shared with its findings, as is the image).
+    pub name: Arc<str>,
     /// Image as written.
-    pub image: String,
+    pub image: Arc<str>,
     /// Whether it is an init container.
     pub init: bool,
 }
@@ -215,13 +215,13 @@ pub struct EvaluationContext<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerFinding {
     /// Container name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Whether it is an init container.
     pub init: bool,
     /// Whether the container is injected (a sidecar not in the template).
     pub injected: bool,
     /// The image as written (for injected sidecars: as the pods run it).
-    pub image: String,
+    pub image: Arc<str>,
     /// Distinct digests the pods run (usually one, kept inline).
     pub running_digests: RunningDigests,
     /// The state.
@@ -377,7 +377,7 @@ pub fn evaluate(
 pub struct Evaluator<'a> {
     context: EvaluationContext<'a>,
     /// Image as written → position in `judgements`.
-    seen: FastMap<String, usize>,
+    seen: FastMap<Arc<str>, usize>,
     judgements: Vec<ImageJudgement<'a>>,
 }
 
@@ -451,7 +451,7 @@ impl<'a> Evaluator<'a> {
             .chain(template.iter().filter(|c| c.init));
         for container in containers_then_init {
             let running = running_images(pods, container);
-            if let Some(expected) = baselines.sidecars.get(&container.name) {
+            if let Some(expected) = baselines.sidecars.get(&*container.name) {
                 findings
                     .containers
                     .push(evaluate_sidecar(container, expected, &running, false));
@@ -461,7 +461,8 @@ impl<'a> Evaluator<'a> {
                 Some(&position) => position,
                 None => {
                     self.judgements.push(judge(&container.image, &self.context));
-                    self.seen.insert(container.image.clone(), self.judgements.len() - 1);
+                    self.seen
+                        .insert(Arc::clone(&container.image), self.judgements.len() - 1);
                     self.judgements.len() - 1
                 }
             };
@@ -481,7 +482,7 @@ fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> Runnin
     let mut running: RunningImages = pods
         .iter()
         .flat_map(|pod| pod.containers.iter())
-        .filter(|c| c.name == container.name && c.init == container.init && c.image == container.image)
+        .filter(|c| c.name == *container.name && c.init == container.init && c.image == *container.image)
         .filter_map(|c| c.image_id.as_deref().and_then(RunningImage::parse))
         .collect();
     running.sort_unstable();
@@ -827,7 +828,7 @@ fn injected_sidecars(
 ) -> Vec<ContainerFinding> {
     let mut findings = Vec::new();
     for (name, expected) in &baselines.sidecars {
-        if template.iter().any(|c| &c.name == name) {
+        if template.iter().any(|c| *c.name == **name) {
             continue;
         }
         // Pods of one workload can carry different injected versions; each
@@ -840,8 +841,8 @@ fn injected_sidecars(
             .collect();
         for (image, init) in images {
             let container = TemplateContainer {
-                name: name.clone(),
-                image: image.to_owned(),
+                name: name.as_str().into(),
+                image: image.into(),
                 init,
             };
             let running = running_images(pods, &container);
@@ -858,11 +859,11 @@ fn pod_drift(template: &[TemplateContainer], pods: &[PodSnapshot]) -> Vec<PodFin
         for container in &pod.containers {
             let Some(wanted) = template
                 .iter()
-                .find(|c| c.name == container.name && c.init == container.init)
+                .find(|c| *c.name == container.name && c.init == container.init)
             else {
                 continue;
             };
-            if wanted.image == container.image {
+            if *wanted.image == container.image {
                 continue;
             }
             drift.push(PodFinding {
@@ -870,7 +871,7 @@ fn pod_drift(template: &[TemplateContainer], pods: &[PodSnapshot]) -> Vec<PodFin
                 container: container.name.clone(),
                 init: container.init,
                 image: container.image.clone(),
-                template_image: wanted.image.clone(),
+                template_image: wanted.image.to_string(),
                 running_digest: container
                     .image_id
                     .as_deref()
@@ -958,9 +959,9 @@ impl WorkloadFindings {
                 .containers
                 .iter()
                 .map(|c| crate::api::drift_report::ContainerFinding {
-                    name: c.name.clone(),
+                    name: c.name.to_string(),
                     init: c.init,
-                    image: c.image.clone(),
+                    image: c.image.to_string(),
                     running_digests: c.running_digests.iter().map(ToString::to_string).collect(),
                     state: c.state,
                     candidate: c.candidate.as_ref().map(ToString::to_string),

@@ -182,7 +182,7 @@ fn change_of(finding: &ContainerFinding, reason: ChangeReason) -> Option<Contain
     let from = finding
         .current
         .as_ref()
-        .map_or_else(|| finding.image.clone(), ToString::to_string);
+        .map_or_else(|| finding.image.to_string(), ToString::to_string);
     let to = match reason {
         ChangeReason::BaseImageOutdated => {
             let base = finding.base.as_ref()?;
@@ -194,7 +194,7 @@ fn change_of(finding: &ContainerFinding, reason: ChangeReason) -> Option<Contain
         _ => finding.candidate.as_ref()?.to_string(),
     };
     Some(ContainerChange {
-        container: finding.name.clone(),
+        container: finding.name.to_string(),
         init: finding.init,
         from,
         to,

@@ -121,17 +121,14 @@ pub async fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             .containers
             .iter()
             .map(|c| TemplateContainer {
-                name: c.name.clone(),
-                image: c.image.clone(),
+                name: c.name.as_str().into(),
+                image: c.image.as_str().into(),
                 init: c.init,
             })
             .collect();
         let findings = evaluator.evaluate(&template, &[]);
-        let by_container: BTreeMap<(&str, bool), &crate::core::drift::ContainerFinding> = findings
-            .containers
-            .iter()
-            .map(|f| ((f.name.as_str(), f.init), f))
-            .collect();
+        let by_container: BTreeMap<(&str, bool), &crate::core::drift::ContainerFinding> =
+            findings.containers.iter().map(|f| ((&*f.name, f.init), f)).collect();
         let mut containers = Vec::new();
         for container in &workload.containers {
             match by_container.get(&(container.name.as_str(), container.init)) {

@@ -80,7 +80,7 @@ fn evaluate_one(
     evaluate(
         &[TemplateContainer {
             name: name.into(),
-            image,
+            image: image.into(),
             init: false,
         }],
         pods,

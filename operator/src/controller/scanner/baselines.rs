@@ -55,8 +55,8 @@ pub async fn resolve(
                         && w.key.namespace == reference.namespace
                         && w.key.name == reference.name
                 })
-                .and_then(|w| w.template.iter().find(|c| c.name == sidecar.container))
-                .map(|c| c.image.clone())
+                .and_then(|w| w.template.iter().find(|c| *c.name == sidecar.container))
+                .map(|c| c.image.to_string())
         } else {
             None
         };

@@ -214,7 +214,7 @@ async fn evaluate_policy(
     }
     let images: Vec<String> = workloads
         .iter()
-        .flat_map(|w| w.template.iter().map(|c| c.image.clone()))
+        .flat_map(|w| w.template.iter().map(|c| c.image.to_string()))
         .collect();
     let rolled_back = HashMap::new();
     let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now).await;

@@ -436,7 +436,7 @@ fn images_no_rule_governs_are_left_out_and_unreadable_ones_are_unknown() {
         &[],
     );
     assert_eq!(findings.containers.len(), 1);
-    assert_eq!(findings.containers[0].name, "broken");
+    assert_eq!(&*findings.containers[0].name, "broken");
     assert_eq!(findings.containers[0].state, FindingState::Unknown);
     assert!(
         findings.containers[0]
@@ -466,7 +466,7 @@ fn containers_come_before_init_containers() {
         init: true,
     };
     let findings = world.evaluate(&[init, container("web", "nginx:1.31.4-alpine")], &[]);
-    let order: Vec<(&str, bool)> = findings.containers.iter().map(|c| (c.name.as_str(), c.init)).collect();
+    let order: Vec<(&str, bool)> = findings.containers.iter().map(|c| (&*c.name, c.init)).collect();
     assert_eq!(order, [("web", false), ("config", true)]);
 }
 
@@ -530,7 +530,7 @@ fn an_injected_sidecar_below_its_baseline_is_runtime_outdated() {
         .containers
         .iter()
         .filter(|c| c.injected)
-        .map(|c| (c.image.as_str(), c.state))
+        .map(|c| (&*c.image, c.state))
         .collect();
     assert_eq!(
         sidecars,
