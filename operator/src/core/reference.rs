@@ -5,8 +5,10 @@
 //! - a first path segment is a registry host when it contains `.` or `:`,
 //!   is `localhost`, or has an uppercase letter; otherwise the registry is
 //!   `docker.io`;
-//! - registry hosts are lowercase, and `index.docker.io` and
-//!   `registry-1.docker.io` are spelled `docker.io`;
+//! - registry hosts with a `.` or `:` (and `localhost`) are lowercase, and
+//!   `index.docker.io` and `registry-1.docker.io` are spelled `docker.io`; a
+//!   host that is one only because of its uppercase letters (`MYHOST/app`)
+//!   keeps its spelling, or it would read as a Docker Hub path;
 //! - a one-segment Docker Hub name gets `library/` (`nginx` is
 //!   `docker.io/library/nginx`);
 //! - repository paths are lowercase; a tag is `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`;
@@ -293,8 +295,15 @@ impl ImageReference {
             Some(host) => {
                 validate_registry(reference, host)?;
                 // Host names are case-insensitive; one spelling keeps
-                // lookups (settings, credentials, caches) consistent.
-                let host = host.to_ascii_lowercase();
+                // lookups (settings, credentials, caches) consistent. A host
+                // recognised only by its uppercase letters keeps them:
+                // lowercased, `MYHOST/app` would print as a Docker Hub path.
+                let recognisable_lowercased = host.contains(['.', ':']) || host.eq_ignore_ascii_case("localhost");
+                let host = if recognisable_lowercased {
+                    host.to_ascii_lowercase()
+                } else {
+                    host.to_owned()
+                };
                 if DOCKER_HUB_ALIASES.contains(&host.as_str()) {
                     DOCKER_HUB.to_owned()
                 } else {
@@ -607,6 +616,11 @@ mod tests {
                 "quay.io/prometheus/node-exporter:v1.8.2",
             ),
             ("Registry.Example/app", "registry.example/app"),
+            ("LOCALHOST/app", "localhost/app"),
+            // A registry only because of its capitals: lowercased, it would
+            // be read back as docker.io/myhost/app.
+            ("MYHOST/team/app:1.0", "MYHOST/team/app:1.0"),
+            ("A/0", "A/0"),
         ] {
             assert_eq!(normalized(written), expected, "{written}");
         }
