@@ -25,7 +25,7 @@ impl Schema {
     pub fn new(openapi: Value) -> Result<Schema, String> {
         let validator = jsonschema::draft4::options()
             .should_validate_formats(true)
-            .build(&json_schema(&openapi, true))
+            .build(&json_schema(&openapi, UnknownFields::Allow))
             .map_err(|e| format!("the openAPIV3Schema is not a valid JSON schema: {e}"))?;
         Ok(Schema { openapi, validator })
     }
@@ -229,10 +229,24 @@ fn prune(schema: &Value, value: &mut Value, path: &str, unknown: &mut Vec<String
     }
 }
 
+/// What a converted schema does with fields it does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownFields {
+    /// Allows them: admission prunes them before validating, so the schema
+    /// itself need not reject them.
+    Allow,
+    /// Rejects them, as `kubectl --validate=strict` does (unless the schema
+    /// says `x-kubernetes-preserve-unknown-fields`).
+    Reject,
+}
+
 /// Turns a CRD's OpenAPI v3 schema into a draft-4 JSON Schema that allows the
-/// `nullable` values OpenAPI allows. Unknown fields are pruned before
-/// validation, so the schema itself need not reject them.
-fn json_schema(schema: &Value, root: bool) -> Value {
+/// `nullable` values OpenAPI allows and treats undeclared fields as asked.
+pub fn json_schema(schema: &Value, unknown: UnknownFields) -> Value {
+    convert(schema, true, unknown)
+}
+
+fn convert(schema: &Value, root: bool, unknown: UnknownFields) -> Value {
     let Value::Object(map) = schema else {
         return schema.clone();
     };
@@ -245,19 +259,19 @@ fn json_schema(schema: &Value, root: bool) -> Value {
                     .map(|props| {
                         props
                             .iter()
-                            .map(|(name, sub)| (name.clone(), json_schema(sub, false)))
+                            .map(|(name, sub)| (name.clone(), convert(sub, false, unknown)))
                             .collect()
                     })
                     .unwrap_or_default(),
             ),
-            "items" | "additionalProperties" if value.is_object() => json_schema(value, false),
+            "items" | "additionalProperties" if value.is_object() => convert(value, false, unknown),
             "allOf" | "anyOf" | "oneOf" => Value::Array(
                 value
                     .as_array()
-                    .map(|subs| subs.iter().map(|sub| json_schema(sub, false)).collect())
+                    .map(|subs| subs.iter().map(|sub| convert(sub, false, unknown)).collect())
                     .unwrap_or_default(),
             ),
-            "not" => json_schema(value, false),
+            "not" => convert(value, false, unknown),
             k if k.starts_with("x-kubernetes-") || k == "nullable" => continue,
             _ => value.clone(),
         };
@@ -272,6 +286,14 @@ fn json_schema(schema: &Value, root: bool) -> Value {
         props.insert("apiVersion".into(), json!({"type": "string"}));
         props.insert("kind".into(), json!({"type": "string"}));
         props.insert("metadata".into(), json!({"type": "object"}));
+    }
+    let preserves_unknown = map.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
+    if unknown == UnknownFields::Reject
+        && out.contains_key("properties")
+        && !out.contains_key("additionalProperties")
+        && !preserves_unknown
+    {
+        out.insert("additionalProperties".into(), Value::Bool(false));
     }
     Value::Object(out)
 }

@@ -14,7 +14,8 @@ use std::{
     sync::OnceLock,
 };
 
-use serde_json::{Map, Value, json};
+use refit_apiserver::admission::{UnknownFields, json_schema};
+use serde_json::Value;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -56,7 +57,7 @@ impl Admission {
         );
         let json_schema = jsonschema::draft4::options()
             .should_validate_formats(true)
-            .build(&strict_json_schema(&schema, true))
+            .build(&json_schema(&schema, UnknownFields::Reject))
             .unwrap_or_else(|e| panic!("the openAPIV3Schema of {plural} is not a valid JSON schema: {e}"));
         Admission { schema, json_schema }
     }
@@ -83,57 +84,6 @@ impl Admission {
         }
         problems
     }
-}
-
-/// Turns a CRD's OpenAPI v3 schema into a draft-4 JSON Schema that rejects
-/// unknown fields (as `kubectl --validate=strict` does) and allows the
-/// `nullable` values OpenAPI allows.
-fn strict_json_schema(schema: &Value, root: bool) -> Value {
-    let Value::Object(map) = schema else {
-        return schema.clone();
-    };
-    let mut out = Map::new();
-    for (key, value) in map {
-        let converted = match key.as_str() {
-            "properties" => Value::Object(
-                value
-                    .as_object()
-                    .map(|props| {
-                        props
-                            .iter()
-                            .map(|(name, sub)| (name.clone(), strict_json_schema(sub, false)))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            ),
-            "items" | "additionalProperties" if value.is_object() => strict_json_schema(value, false),
-            "allOf" | "anyOf" | "oneOf" => Value::Array(
-                value
-                    .as_array()
-                    .map(|subs| subs.iter().map(|sub| strict_json_schema(sub, false)).collect())
-                    .unwrap_or_default(),
-            ),
-            "not" => strict_json_schema(value, false),
-            k if k.starts_with("x-kubernetes-") || k == "nullable" => continue,
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), converted);
-    }
-    if map.get("nullable") == Some(&Value::Bool(true))
-        && let Some(Value::String(ty)) = out.get("type").cloned()
-    {
-        out.insert("type".into(), json!([ty, "null"]));
-    }
-    let preserves_unknown = map.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
-    if root && let Some(Value::Object(props)) = out.get_mut("properties") {
-        props.insert("apiVersion".into(), json!({"type": "string"}));
-        props.insert("kind".into(), json!({"type": "string"}));
-        props.insert("metadata".into(), json!({"type": "object"}));
-    }
-    if out.contains_key("properties") && !out.contains_key("additionalProperties") && !preserves_unknown {
-        out.insert("additionalProperties".into(), Value::Bool(false));
-    }
-    Value::Object(out)
 }
 
 /// The `refit` binary, built once per test process with the same cargo and

@@ -452,3 +452,18 @@ fn an_unknown_phase_or_change_reason_is_rejected() {
     ct["spec"]["changes"][0]["reason"] = json!("Newer");
     assert_schema_rejects_at(tickets().create(&ct), "/spec/changes/0/reason");
 }
+
+#[test]
+fn a_misspelt_field_is_rejected_as_kubectl_validate_strict_does() {
+    let mut cw = window();
+    let zone = cw["spec"]["timezone"].take();
+    cw["spec"]["timeZone"] = zone;
+    let problems = windows().create(&cw);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("/spec:") && p.contains("timeZone")),
+        "expected `timeZone` to be refused at /spec, got:\n{}",
+        problems.join("\n")
+    );
+}
