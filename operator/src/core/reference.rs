@@ -48,22 +48,36 @@ impl fmt::Debug for Digest {
     }
 }
 
-/// Lowercase hex digit → value; `0xff` for every other byte. Pods report a
-/// digest per container, so parsing them is on the scan's hot path.
-const HEX_VALUE: [u8; 256] = {
-    let mut table = [0xffu8; 256];
-    let mut digit = 0;
-    while digit < 10 {
-        table[b'0' as usize + digit] = digit as u8;
-        digit += 1;
+/// Decodes eight lowercase hex digits into four bytes, all eight at once in
+/// one `u64` (pods report a digest per container, so this is on the scan's
+/// hot path); `None` when any byte is not a lowercase hex digit.
+fn decode_hex8(digits: [u8; 8]) -> Option<[u8; 4]> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const LOW_BYTES: u64 = 0x00ff_00ff_00ff_00ff;
+    let x = u64::from_le_bytes(digits);
+    if x & HIGHS != 0 {
+        return None;
     }
-    let mut letter = 0;
-    while letter < 6 {
-        table[b'a' as usize + letter] = 10 + letter as u8;
-        letter += 1;
+    // Every byte is below 0x80, so adding less than 0x80 to each never
+    // carries into the next: the high bit of `byte + (0x80 - lo)` is set
+    // exactly when `byte >= lo`.
+    let at_least = |lo: u8| x.wrapping_add(u64::from(0x80 - lo) * ONES) & HIGHS;
+    let digit = at_least(b'0') & !at_least(b'9' + 1);
+    let letter = at_least(b'a') & !at_least(b'f' + 1);
+    if digit | letter != HIGHS {
+        return None;
     }
-    table
-};
+    // `0`–`9` are 0x30–0x39 and `a`–`f` 0x61–0x66: the low nibble is the
+    // value, plus 9 for a letter.
+    let nibbles = (x & (0x0f * ONES)) + (letter >> 7) * 9;
+    // Each pair of nibbles (first digit in the lower byte) to one byte in
+    // the low half of its 16-bit lane, then the four lanes packed together.
+    let pairs = ((nibbles & LOW_BYTES) << 4) | ((nibbles >> 8) & LOW_BYTES);
+    let packed = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
+    let packed = (packed | (packed >> 16)) & 0xffff_ffff;
+    Some((packed as u32).to_le_bytes())
+}
 
 /// The digest algorithms the OCI image spec registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -123,15 +137,14 @@ impl Digest {
             )));
         }
         let mut bytes = [0u8; 64];
-        for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
-            let (high, low) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
-            match (high | low) & 0xf0 {
-                0 => bytes[i] = high << 4 | low,
-                _ => {
-                    let bad = hex[i * 2..]
-                        .chars()
-                        .find(|c| !matches!(c, '0'..='9' | 'a'..='f'))
-                        .unwrap_or('?');
+        // Both hex lengths are multiples of eight.
+        for (out, digits) in bytes.chunks_exact_mut(4).zip(hex.as_bytes().chunks_exact(8)) {
+            match digits.try_into().ok().and_then(decode_hex8) {
+                Some(decoded) => out.copy_from_slice(&decoded),
+                None => {
+                    // The chunks before were valid, so the first bad
+                    // character of the whole text is in this one.
+                    let bad = hex.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')).unwrap_or('?');
                     return Err(invalid(format!("`{bad}` is not a lowercase hex digit")));
                 }
             }
@@ -798,7 +811,42 @@ mod tests {
         )
     }
 
+    /// What `decode_hex8` must agree with: one digit at a time.
+    fn decode_hex8_slowly(digits: [u8; 8]) -> Option<[u8; 4]> {
+        let value = |b: u8| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        };
+        let mut out = [0u8; 4];
+        for (i, pair) in digits.chunks_exact(2).enumerate() {
+            out[i] = value(pair[0])? << 4 | value(pair[1])?;
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn a_digest_with_a_multibyte_character_is_an_error_not_a_panic() {
+        let text = format!("sha256:{}é{}", "a".repeat(30), "b".repeat(32));
+        assert_eq!(text.len() - "sha256:".len(), 64);
+        let error = Digest::parse(&text).expect_err("not hex");
+        assert!(
+            error.to_string().contains("`é` is not a lowercase hex digit"),
+            "{error}"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn eight_digits_decode_as_one_at_a_time(
+            digits in prop::array::uniform8(prop_oneof![
+                4 => prop::sample::select(b"0123456789abcdef".to_vec()),
+                1 => any::<u8>(),
+            ])
+        ) {
+            prop_assert_eq!(decode_hex8(digits), decode_hex8_slowly(digits));
+        }
+
         #[test]
         fn display_then_parse_is_identity(text in valid_reference()) {
             let parsed = ImageReference::parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
