@@ -558,18 +558,20 @@ async fn link_pages_are_followed_and_ten_thousand_tags_cost_ten_requests() {
     assert_eq!(fresh.stats().count(&proxy.addr, RequestKind::TagList), 10);
 }
 
-#[tokio::test]
-async fn min_age_reads_build_times_only_for_the_newest_candidates() {
-    let Some(registry) = TestRegistry::start() else { return };
+/// Pushes `team/<name>` with the given tags and build times, then gathers
+/// and evaluates `team/<name>:1.0.0` under `update: minor` with `minAge:
+/// 3d`, as a scan does. Returns the findings and the resolver (for its
+/// request counts).
+async fn evaluate_at_1_0_0_under_soak(
+    registry: &TestRegistry,
+    name: &str,
+    tags: &[(&str, &str)],
+) -> (refit::core::drift::WorkloadFindings, Resolver) {
     let pusher = Pusher::new(&registry.addr);
-    for (tag, created) in [
-        ("1.0.0", "2026-01-01T00:00:00Z"),
-        ("1.1.0", "2026-06-01T00:00:00Z"),
-        ("1.2.0", "2026-11-01T00:00:00Z"),
-        ("1.3.0", "2026-11-27T00:00:00Z"),
-    ] {
+    let repository = format!("team/{name}");
+    for (tag, created) in tags {
         pusher
-            .image("team/soak", tag, &ImageSpec::new(tag).created(created))
+            .image(&repository, tag, &ImageSpec::new(tag).created(created))
             .await;
     }
     let spec =
@@ -577,9 +579,25 @@ async fn min_age_reads_build_times_only_for_the_newest_candidates() {
             .expect("spec");
     let rules = ImageRules::compile(&spec).expect("rules");
     let resolver = remote_resolver(&settings_for(&[&registry.addr]), DockerConfig::default());
-    let image = format!("{}/team/soak:1.0.0", registry.addr);
+    let image = format!("{}/{repository}:1.0.0", registry.addr);
     let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
-    let findings = evaluate_one("soak", image, &[], &rules, &facts, false);
+    (evaluate_one(name, image, &[], &rules, &facts, false), resolver)
+}
+
+#[tokio::test]
+async fn min_age_reads_build_times_only_for_the_newest_candidates() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let (findings, resolver) = evaluate_at_1_0_0_under_soak(
+        &registry,
+        "soak",
+        &[
+            ("1.0.0", "2026-01-01T00:00:00Z"),
+            ("1.1.0", "2026-06-01T00:00:00Z"),
+            ("1.2.0", "2026-11-01T00:00:00Z"),
+            ("1.3.0", "2026-11-27T00:00:00Z"),
+        ],
+    )
+    .await;
     let soak = &findings.containers[0];
     assert_eq!(soak.state, FindingState::Outdated);
     assert!(
@@ -788,27 +806,19 @@ async fn refit_scan_checks_manifests_against_the_real_registry() {
 #[tokio::test]
 async fn min_age_keeps_reading_build_times_past_many_young_candidates() {
     let Some(registry) = TestRegistry::start() else { return };
-    let pusher = Pusher::new(&registry.addr);
-    for (tag, created) in [
-        ("1.0.0", "2026-01-01T00:00:00Z"),
-        ("1.1.0", "2026-10-01T00:00:00Z"),
-        ("1.2.0", "2026-11-27T00:00:00Z"),
-        ("1.3.0", "2026-11-27T06:00:00Z"),
-        ("1.4.0", "2026-11-27T12:00:00Z"),
-        ("1.5.0", "2026-11-28T00:00:00Z"),
-    ] {
-        pusher
-            .image("team/young", tag, &ImageSpec::new(tag).created(created))
-            .await;
-    }
-    let spec =
-        serde_json::from_value(serde_json::json!({"images": [{"match": "**", "update": "minor", "minAge": "3d"}]}))
-            .expect("spec");
-    let rules = ImageRules::compile(&spec).expect("rules");
-    let resolver = remote_resolver(&settings_for(&[&registry.addr]), DockerConfig::default());
-    let image = format!("{}/team/young:1.0.0", registry.addr);
-    let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
-    let findings = evaluate_one("young", image, &[], &rules, &facts, false);
+    let (findings, _) = evaluate_at_1_0_0_under_soak(
+        &registry,
+        "young",
+        &[
+            ("1.0.0", "2026-01-01T00:00:00Z"),
+            ("1.1.0", "2026-10-01T00:00:00Z"),
+            ("1.2.0", "2026-11-27T00:00:00Z"),
+            ("1.3.0", "2026-11-27T06:00:00Z"),
+            ("1.4.0", "2026-11-27T12:00:00Z"),
+            ("1.5.0", "2026-11-28T00:00:00Z"),
+        ],
+    )
+    .await;
     let young = &findings.containers[0];
     assert!(
         young.candidate.as_ref().is_some_and(|c| c.tag() == Some("1.1.0")),
