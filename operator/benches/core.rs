@@ -268,7 +268,11 @@ fn bench(c: &mut Criterion) {
                 let mut outdated = 0usize;
                 for workload in &scenario.workloads {
                     let findings = evaluator.evaluate(&workload.template, &workload.pods);
-                    outdated += findings.containers.iter().filter(|f| f.candidate.is_some()).count();
+                    outdated += findings
+                        .containers
+                        .iter()
+                        .filter(|f| f.verdict.candidate.is_some())
+                        .count();
                 }
                 black_box(outdated)
             })

@@ -211,7 +211,8 @@ pub struct EvaluationContext<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// The finding for one container.
+/// The finding for one container: which container, and the verdict on
+/// what it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerFinding {
     /// Container name.
@@ -222,6 +223,16 @@ pub struct ContainerFinding {
     pub injected: bool,
     /// The image as written (for injected sidecars: as the pods run it).
     pub image: Arc<str>,
+    /// The verdict. Containers that name the same image and whose pods run
+    /// the same digests share one: a verdict depends on nothing else, and a
+    /// scan of a large cluster meets each such pair many times.
+    pub verdict: Arc<Verdict>,
+}
+
+/// What refit concludes about an image as written, given the digests its
+/// pods run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
     /// Distinct digests the pods run (usually one, kept inline).
     pub running_digests: RunningDigests,
     /// The state.
@@ -232,8 +243,8 @@ pub struct ContainerFinding {
     pub change_reason: Option<ChangeReason>,
     /// Whether the policy allows refit to act on it (`update: none` does not).
     pub actionable: bool,
-    /// Why this state, for people; shared by the findings of one image
-    /// when nothing sets a container apart.
+    /// Why this state, for people; shared with the image's judgement when
+    /// nothing about the pods adds to it.
     pub reason: Arc<str>,
     /// The base image finding.
     pub base: Option<BaseImageFinding>,
@@ -371,14 +382,42 @@ pub fn evaluate(
 
 /// Evaluates the workloads of one scan. What depends only on the image as
 /// written (its reference, rule, version selection and explanation, base
-/// image) is decided once per distinct image and remembered; what depends
-/// on the pods (the digests they run) is decided per container.
+/// image) is decided once per distinct image; the verdict, which adds the
+/// digests the pods run, once per distinct image and digests. Both are
+/// remembered for the rest of the scan.
 #[derive(Debug)]
 pub struct Evaluator<'a> {
     context: EvaluationContext<'a>,
-    /// Image as written → position in `judgements`.
+    /// Image as written → position in `images`.
     seen: FastMap<Arc<str>, usize>,
-    judgements: Vec<ImageJudgement<'a>>,
+    images: Vec<JudgedImage<'a>>,
+}
+
+/// How many verdicts an image remembers. A tag runs at one or two digests
+/// in a settled cluster; an image seen at more (a `latest` rebuilt daily
+/// and never rolled out) is judged afresh for the rarer ones rather than
+/// searched through a long list for every container.
+const VERDICTS_PER_IMAGE: usize = 8;
+
+/// An image's judgement and the verdicts made from it so far.
+#[derive(Debug)]
+struct JudgedImage<'a> {
+    judgement: ImageJudgement<'a>,
+    verdicts: Vec<(RunningImages, Arc<Verdict>)>,
+}
+
+impl JudgedImage<'_> {
+    /// The verdict for pods that run `running`, remembered or made now.
+    fn verdict(&mut self, running: RunningImages) -> Arc<Verdict> {
+        if let Some((_, verdict)) = self.verdicts.iter().find(|(seen, _)| *seen == running) {
+            return Arc::clone(verdict);
+        }
+        let verdict = Arc::new(conclude(&running, &self.judgement));
+        if self.verdicts.len() < VERDICTS_PER_IMAGE {
+            self.verdicts.push((running, Arc::clone(&verdict)));
+        }
+        verdict
+    }
 }
 
 /// What refit decides about an image as written, whoever runs it.
@@ -436,7 +475,7 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             context,
             seen: FastMap::default(),
-            judgements: Vec::new(),
+            images: Vec::new(),
         }
     }
 
@@ -450,30 +489,46 @@ impl<'a> Evaluator<'a> {
             .filter(|c| !c.init)
             .chain(template.iter().filter(|c| c.init));
         for container in containers_then_init {
-            let running = running_images(pods, container);
             if let Some(expected) = baselines.sidecars.get(&*container.name) {
+                let running = running_images(pods, container);
                 findings
                     .containers
                     .push(evaluate_sidecar(container, expected, &running, false));
                 continue;
             }
-            let position = match self.seen.get(&container.image) {
-                Some(&position) => position,
-                None => {
-                    self.judgements.push(judge(&container.image, &self.context));
-                    self.seen
-                        .insert(Arc::clone(&container.image), self.judgements.len() - 1);
-                    self.judgements.len() - 1
-                }
-            };
-            if let Some(finding) = finish(container, &running, &self.judgements[position]) {
-                findings.containers.push(finding);
+            let image = self.judged(&container.image);
+            if let ImageJudgement::Ungoverned = image.judgement {
+                continue;
             }
+            let verdict = image.verdict(running_images(pods, container));
+            findings.containers.push(ContainerFinding {
+                name: Arc::clone(&container.name),
+                init: container.init,
+                injected: false,
+                image: Arc::clone(&container.image),
+                verdict,
+            });
         }
         findings.containers.extend(injected_sidecars(template, pods, baselines));
         findings.pods = pod_drift(template, pods);
         findings.nodes = node_findings(pods, self.context.nodes, baselines);
         findings
+    }
+
+    /// The image's judgement, made now if this is its first appearance.
+    fn judged(&mut self, image: &Arc<str>) -> &mut JudgedImage<'a> {
+        let position = match self.seen.get(image) {
+            Some(&position) => position,
+            None => {
+                self.images.push(JudgedImage {
+                    judgement: judge(image, &self.context),
+                    verdicts: Vec::new(),
+                });
+                self.seen.insert(Arc::clone(image), self.images.len() - 1);
+                self.images.len() - 1
+            }
+        };
+        &mut self.images[position]
     }
 }
 
@@ -590,17 +645,9 @@ fn judge<'a>(image: &str, context: &EvaluationContext<'a>) -> ImageJudgement<'a>
     }))
 }
 
-/// Combines the image's judgement with what the pods run.
-fn finish(
-    container: &TemplateContainer,
-    running: &[RunningImage],
-    judgement: &ImageJudgement<'_>,
-) -> Option<ContainerFinding> {
-    let mut finding = ContainerFinding {
-        name: container.name.clone(),
-        init: container.init,
-        injected: false,
-        image: container.image.clone(),
+/// Combines a governed image's judgement with what the pods run.
+fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict {
+    let mut out = Verdict {
         running_digests: digests(running),
         state: FindingState::Unknown,
         candidate: None,
@@ -612,19 +659,22 @@ fn finish(
     };
     let image = match judgement {
         ImageJudgement::Unreadable(reason) => {
-            finding.reason = reason.clone();
-            return Some(finding);
+            out.reason = reason.clone();
+            return out;
         }
-        ImageJudgement::Ungoverned => return None,
+        ImageJudgement::Ungoverned => {
+            out.reason = "no rule of the policy governs this image".into();
+            return out;
+        }
         ImageJudgement::DigestOnly { actionable, reason } => {
-            finding.actionable = *actionable;
-            finding.reason = reason.clone();
-            return Some(finding);
+            out.actionable = *actionable;
+            out.reason = reason.clone();
+            return out;
         }
         ImageJudgement::Tagged(image) => image,
     };
     let tag = image.tag.as_str();
-    finding.actionable = image.actionable;
+    out.actionable = image.actionable;
     let mut missing: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
 
@@ -635,7 +685,7 @@ fn finish(
         _ => None,
     };
     let current_digest = written_digest.copied().or(single_running);
-    finding.current = Some(image.reference.pinned(current_digest));
+    out.current = Some(image.reference.pinned(current_digest));
 
     if let Some(Err(reason)) = &image.selection {
         missing.push(reason.clone());
@@ -655,9 +705,9 @@ fn finish(
             (Some(now_digest), _) => {
                 let mut disagrees = false;
                 let mut undecidable = false;
-                for verdict in running.iter().map(|r| r.is(facts)) {
-                    disagrees |= verdict == Some(false);
-                    undecidable |= verdict.is_none();
+                for same in running.iter().map(|r| r.is(facts)) {
+                    disagrees |= same == Some(false);
+                    undecidable |= same.is_none();
                 }
                 if disagrees {
                     let running_short: Vec<String> = running.iter().map(|r| r.digest().short().to_string()).collect();
@@ -676,9 +726,9 @@ fn finish(
     }
 
     let mut base_outdated: Option<String> = None;
-    if let Some((base, verdict)) = &image.base {
-        finding.base = Some(base.clone());
-        match verdict {
+    if let Some((base, base_verdict)) = &image.base {
+        out.base = Some(base.clone());
+        match base_verdict {
             BaseVerdict::Current => {}
             BaseVerdict::Outdated(reason) => base_outdated = Some(reason.clone()),
             BaseVerdict::Missing(reason) => missing.push(reason.clone()),
@@ -686,48 +736,48 @@ fn finish(
         }
     }
 
-    let verdict = image.selection.as_ref().and_then(|s| s.as_ref().ok());
-    let incomparable = verdict.and_then(|v| v.incomparable.clone());
-    if let (Some((candidate, proposable)), Some(verdict)) = (&image.candidate, verdict) {
-        finding.state = FindingState::Outdated;
+    let selected = image.selection.as_ref().and_then(|s| s.as_ref().ok());
+    let incomparable = selected.and_then(|v| v.incomparable.clone());
+    if let (Some((candidate, proposable)), Some(selected)) = (&image.candidate, selected) {
+        out.state = FindingState::Outdated;
         if *proposable {
-            finding.change_reason = Some(ChangeReason::NewerVersion);
+            out.change_reason = Some(ChangeReason::NewerVersion);
         }
-        finding.candidate = Some(candidate.clone());
-        finding.reason = verdict.explanation.clone();
+        out.candidate = Some(candidate.clone());
+        out.reason = selected.explanation.clone();
         notes.extend(image.pin_note.clone());
         notes.extend(drift);
         notes.extend(base_outdated);
     } else if let Some(drift) = drift {
-        finding.state = FindingState::DigestDrift;
-        finding.change_reason = Some(ChangeReason::DigestDrift);
+        out.state = FindingState::DigestDrift;
+        out.change_reason = Some(ChangeReason::DigestDrift);
         if let Ok(TagFacts {
             digest: Some(digest), ..
         }) = &image.facts
         {
-            finding.candidate = Some(image.reference.pinned(Some(*digest)));
+            out.candidate = Some(image.reference.pinned(Some(*digest)));
         }
-        finding.reason = drift.into();
+        out.reason = drift.into();
         notes.extend(base_outdated);
         notes.extend(incomparable);
     } else if let Some(base_outdated) = base_outdated {
-        finding.state = FindingState::BaseOutdated;
-        finding.change_reason = Some(ChangeReason::BaseImageOutdated);
-        finding.reason = base_outdated.into();
+        out.state = FindingState::BaseOutdated;
+        out.change_reason = Some(ChangeReason::BaseImageOutdated);
+        out.reason = base_outdated.into();
         notes.extend(incomparable);
     } else if !missing.is_empty() {
-        finding.state = FindingState::Unknown;
-        finding.reason = join_missing(&missing).into();
+        out.state = FindingState::Unknown;
+        out.reason = join_missing(&missing).into();
         missing.clear();
     } else if let Some(note) = incomparable {
         // The digest is current, but whether a newer version exists could
         // not be told: that is not "up to date".
-        finding.state = FindingState::Unknown;
-        finding.reason = note.into();
+        out.state = FindingState::Unknown;
+        out.reason = note.into();
     } else {
-        finding.state = FindingState::UpToDate;
-        finding.reason = match verdict {
-            Some(verdict) => verdict.explanation.clone(),
+        out.state = FindingState::UpToDate;
+        out.reason = match selected {
+            Some(selected) => selected.explanation.clone(),
             None if running.is_empty() => format!("{tag} is followed by its digest; no pods to compare yet").into(),
             None => format!("{tag} points at the digest the pods run").into(),
         };
@@ -736,16 +786,16 @@ fn finish(
         notes.push(format!("not checked: {}", join_missing(&missing)));
     }
     if !notes.is_empty() {
-        finding.reason = format!("{}; {}", finding.reason, notes.join("; ")).into();
+        out.reason = format!("{}; {}", out.reason, notes.join("; ")).into();
     }
     let found_something = matches!(
-        finding.state,
+        out.state,
         FindingState::Outdated | FindingState::DigestDrift | FindingState::BaseOutdated
     );
-    if !finding.actionable && found_something {
-        finding.reason = format!("{}; report only (update: none)", finding.reason).into();
+    if !out.actionable && found_something {
+        out.reason = format!("{}; report only (update: none)", out.reason).into();
     }
-    Some(finding)
+    out
 }
 
 /// Joins what could not be checked; when the tag list and the digest are
@@ -778,11 +828,7 @@ fn evaluate_sidecar(
     running: &[RunningImage],
     injected: bool,
 ) -> ContainerFinding {
-    let mut finding = ContainerFinding {
-        name: container.name.clone(),
-        init: container.init,
-        injected,
-        image: container.image.clone(),
+    let mut verdict = Verdict {
         running_digests: digests(running),
         state: FindingState::Unknown,
         candidate: None,
@@ -794,19 +840,25 @@ fn evaluate_sidecar(
     };
     match (ImageReference::parse(&container.image), ImageReference::parse(expected)) {
         (Ok(actual), Ok(wanted)) if same_image(&actual, &wanted) => {
-            finding.state = FindingState::UpToDate;
-            finding.reason = format!("runs the sidecar baseline {wanted}").into();
+            verdict.state = FindingState::UpToDate;
+            verdict.reason = format!("runs the sidecar baseline {wanted}").into();
         }
         (Ok(_), Ok(wanted)) => {
-            finding.state = FindingState::RuntimeOutdated;
-            finding.change_reason = Some(ChangeReason::RuntimeOutdated);
-            finding.reason = format!("the sidecar baseline is {wanted}").into();
-            finding.candidate = Some(wanted);
+            verdict.state = FindingState::RuntimeOutdated;
+            verdict.change_reason = Some(ChangeReason::RuntimeOutdated);
+            verdict.reason = format!("the sidecar baseline is {wanted}").into();
+            verdict.candidate = Some(wanted);
         }
-        (Err(error), _) => finding.reason = format!("the image reference cannot be read: {error}").into(),
-        (_, Err(error)) => finding.reason = format!("the sidecar baseline cannot be read: {error}").into(),
+        (Err(error), _) => verdict.reason = format!("the image reference cannot be read: {error}").into(),
+        (_, Err(error)) => verdict.reason = format!("the sidecar baseline cannot be read: {error}").into(),
     }
-    finding
+    ContainerFinding {
+        name: Arc::clone(&container.name),
+        init: container.init,
+        injected,
+        image: Arc::clone(&container.image),
+        verdict: Arc::new(verdict),
+    }
 }
 
 /// Two references name the same image when repository and tag agree and,
@@ -953,7 +1005,7 @@ impl WorkloadFindings {
     /// The DriftReport status these findings make (without `checkedAt`,
     /// the ticket and conditions, which the controller owns).
     pub fn report_status(&self) -> DriftReportStatus {
-        let count = |state: FindingState| self.containers.iter().filter(|c| c.state == state).count() as i32;
+        let count = |state: FindingState| self.containers.iter().filter(|c| c.verdict.state == state).count() as i32;
         DriftReportStatus {
             containers: self
                 .containers
@@ -962,11 +1014,11 @@ impl WorkloadFindings {
                     name: c.name.to_string(),
                     init: c.init,
                     image: c.image.to_string(),
-                    running_digests: c.running_digests.iter().map(ToString::to_string).collect(),
-                    state: c.state,
-                    candidate: c.candidate.as_ref().map(ToString::to_string),
-                    reason: c.reason.to_string(),
-                    base: c.base.clone(),
+                    running_digests: c.verdict.running_digests.iter().map(ToString::to_string).collect(),
+                    state: c.verdict.state,
+                    candidate: c.verdict.candidate.as_ref().map(ToString::to_string),
+                    reason: c.verdict.reason.to_string(),
+                    base: c.verdict.base.clone(),
                     ticket: None,
                 })
                 .collect(),

@@ -126,12 +126,14 @@ struct Proposal {
 }
 
 fn proposals(findings: &WorkloadFindings, can_rebuild: bool) -> Vec<Proposal> {
-    let actionable = findings.containers.iter().filter(|f| f.actionable);
+    let actionable = findings.containers.iter().filter(|f| f.verdict.actionable);
     let mut rollout = Vec::new();
     let mut restart = Vec::new();
     let mut rebuilds = Vec::new();
     for finding in actionable {
-        let Some(reason) = finding.change_reason else { continue };
+        let Some(reason) = finding.verdict.change_reason else {
+            continue;
+        };
         let Some(change) = change_of(finding, reason) else {
             continue;
         };
@@ -180,18 +182,19 @@ fn proposals(findings: &WorkloadFindings, can_rebuild: bool) -> Vec<Proposal> {
 
 fn change_of(finding: &ContainerFinding, reason: ChangeReason) -> Option<ContainerChange> {
     let from = finding
+        .verdict
         .current
         .as_ref()
         .map_or_else(|| finding.image.to_string(), ToString::to_string);
     let to = match reason {
         ChangeReason::BaseImageOutdated => {
-            let base = finding.base.as_ref()?;
+            let base = finding.verdict.base.as_ref()?;
             match &base.current {
                 Some(digest) => format!("{}@{digest}", base.name.split('@').next().unwrap_or(&base.name)),
                 None => return None,
             }
         }
-        _ => finding.candidate.as_ref()?.to_string(),
+        _ => finding.verdict.candidate.as_ref()?.to_string(),
     };
     Some(ContainerChange {
         container: finding.name.to_string(),

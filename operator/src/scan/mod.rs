@@ -138,9 +138,9 @@ pub async fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
                     init: container.init,
                     line: container.line,
                     column: container.column,
-                    state: finding.state,
-                    candidate: finding.candidate.as_ref().map(ToString::to_string),
-                    reason: finding.reason.to_string(),
+                    state: finding.verdict.state,
+                    candidate: finding.verdict.candidate.as_ref().map(ToString::to_string),
+                    reason: finding.verdict.reason.to_string(),
                 }),
                 None => ungoverned.push(container.image.clone()),
             }

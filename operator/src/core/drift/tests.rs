@@ -136,23 +136,23 @@ fn an_nginx_with_a_newer_minor_is_outdated_and_pinned_to_the_candidates_digest()
         &[pod("web-7d9f-abcde", &[("web", "nginx:1.29.8-alpine", "1.29.8")])],
     );
     let web = &findings.containers[0];
-    assert_eq!(web.state, FindingState::Outdated);
+    assert_eq!(web.verdict.state, FindingState::Outdated);
     assert_eq!(
-        web.candidate.as_ref().map(ToString::to_string),
+        web.verdict.candidate.as_ref().map(ToString::to_string),
         Some(format!("docker.io/library/nginx:1.31.4-alpine@{}", digest("1.31.4")))
     );
-    assert_eq!(web.change_reason, Some(ChangeReason::NewerVersion));
+    assert_eq!(web.verdict.change_reason, Some(ChangeReason::NewerVersion));
     assert_eq!(
-        web.current.as_ref().map(ToString::to_string),
+        web.verdict.current.as_ref().map(ToString::to_string),
         Some(format!("docker.io/library/nginx:1.29.8-alpine@{}", digest("1.29.8")))
     );
     assert!(
-        web.reason.starts_with("1.31.4-alpine is the newest allowed"),
+        web.verdict.reason.starts_with("1.31.4-alpine is the newest allowed"),
         "{}",
-        web.reason
+        web.verdict.reason
     );
-    assert_eq!(web.running_digests[..], [digest("1.29.8")]);
-    assert!(web.actionable);
+    assert_eq!(web.verdict.running_digests[..], [digest("1.29.8")]);
+    assert!(web.verdict.actionable);
 }
 
 #[test]
@@ -160,16 +160,17 @@ fn a_candidate_whose_digest_is_unknown_is_reported_without_a_pin() {
     let world = World::storefront().tag(NGINX, "1.29.8-alpine", points_at("1.29.8"));
     let findings = world.evaluate(&[container("web", "nginx:1.29.8-alpine")], &[]);
     let web = &findings.containers[0];
-    assert_eq!(web.state, FindingState::Outdated);
+    assert_eq!(web.verdict.state, FindingState::Outdated);
     assert_eq!(
-        web.candidate.as_ref().map(ToString::to_string).as_deref(),
+        web.verdict.candidate.as_ref().map(ToString::to_string).as_deref(),
         Some("docker.io/library/nginx:1.31.4-alpine")
     );
     assert!(
-        web.reason
+        web.verdict
+            .reason
             .contains("digest of 1.31.4-alpine unknown, so it cannot be pinned yet"),
         "{}",
-        web.reason
+        web.verdict.reason
     );
 }
 
@@ -189,9 +190,9 @@ fn an_unreachable_registry_is_unknown_never_up_to_date() {
         &[pod("web-1", &[("web", "nginx:1.31.4-alpine", "1.31.4")])],
     );
     let web = &findings.containers[0];
-    assert_eq!(web.state, FindingState::Unknown);
+    assert_eq!(web.verdict.state, FindingState::Unknown);
     assert_eq!(
-        web.reason.as_ref(),
+        web.verdict.reason.as_ref(),
         "tags and the digest of 1.31.4-alpine unknown (registry docker.io answered 503 three times)"
     );
 }
@@ -203,9 +204,10 @@ fn the_newest_tag_running_its_current_digest_is_up_to_date() {
         &[container("web", "nginx:1.31.4-alpine")],
         &[pod("web-1", &[("web", "nginx:1.31.4-alpine", "1.31.4")])],
     );
-    assert_eq!(findings.containers[0].state, FindingState::UpToDate);
+    assert_eq!(findings.containers[0].verdict.state, FindingState::UpToDate);
     assert!(
         findings.containers[0]
+            .verdict
             .reason
             .starts_with("no newer tag allowed for 1.31.4-alpine")
     );
@@ -219,10 +221,10 @@ fn a_tag_rebuilt_since_the_pods_pulled_it_is_digest_drift() {
         &[pod("web-1", &[("web", "nginx:1.31.4-alpine", "1.31.4")])],
     );
     let web = &findings.containers[0];
-    assert_eq!(web.state, FindingState::DigestDrift);
-    assert_eq!(web.change_reason, Some(ChangeReason::DigestDrift));
+    assert_eq!(web.verdict.state, FindingState::DigestDrift);
+    assert_eq!(web.verdict.change_reason, Some(ChangeReason::DigestDrift));
     assert_eq!(
-        web.reason.as_ref(),
+        web.verdict.reason.as_ref(),
         format!(
             "1.31.4-alpine now points at {}; pods run {}",
             digest("1.31.4 rebuilt").short(),
@@ -230,7 +232,7 @@ fn a_tag_rebuilt_since_the_pods_pulled_it_is_digest_drift() {
         )
     );
     assert_eq!(
-        web.candidate.as_ref().map(ToString::to_string),
+        web.verdict.candidate.as_ref().map(ToString::to_string),
         Some(format!(
             "docker.io/library/nginx:1.31.4-alpine@{}",
             digest("1.31.4 rebuilt")
@@ -248,8 +250,8 @@ fn pods_that_pulled_a_tag_at_different_times_are_digest_drift() {
             pod("web-2", &[("web", "nginx:1.31.4-alpine", "1.31.4 rebuilt")]),
         ],
     );
-    assert_eq!(findings.containers[0].state, FindingState::DigestDrift);
-    assert_eq!(findings.containers[0].running_digests.len(), 2);
+    assert_eq!(findings.containers[0].verdict.state, FindingState::DigestDrift);
+    assert_eq!(findings.containers[0].verdict.running_digests.len(), 2);
 }
 
 #[test]
@@ -268,10 +270,10 @@ fn a_platform_manifest_of_the_tags_index_is_the_same_image() {
         ],
     );
     assert_eq!(
-        findings.containers[0].state,
+        findings.containers[0].verdict.state,
         FindingState::UpToDate,
         "{}",
-        findings.containers[0].reason
+        findings.containers[0].verdict.reason
     );
 }
 
@@ -288,13 +290,13 @@ fn bare_image_ids_compare_with_config_digests_or_stay_unknown() {
         &[container("web", "nginx:1.31.4-alpine")],
         std::slice::from_ref(&running),
     );
-    assert_eq!(findings.containers[0].state, FindingState::UpToDate);
+    assert_eq!(findings.containers[0].verdict.state, FindingState::UpToDate);
 
     let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
     let findings = world.evaluate(&[container("web", "nginx:1.31.4-alpine")], &[running]);
-    assert_eq!(findings.containers[0].state, FindingState::Unknown);
+    assert_eq!(findings.containers[0].verdict.state, FindingState::Unknown);
     assert_eq!(
-        findings.containers[0].reason.as_ref(),
+        findings.containers[0].verdict.reason.as_ref(),
         "the pods report image IDs that cannot be compared with the registry"
     );
 }
@@ -308,9 +310,9 @@ fn a_pinned_digest_behind_its_tag_is_digest_drift() {
         &[pod("web-1", &[("web", &image, "1.31.4")])],
     );
     let web = &findings.containers[0];
-    assert_eq!(web.state, FindingState::DigestDrift);
+    assert_eq!(web.verdict.state, FindingState::DigestDrift);
     assert_eq!(
-        web.reason.as_ref(),
+        web.verdict.reason.as_ref(),
         format!(
             "pinned {} but 1.31.4-alpine now points at {}",
             digest("1.31.4").short(),
@@ -341,13 +343,13 @@ fn an_image_built_on_a_patched_base_is_base_outdated() {
         )],
     );
     let app = &findings.containers[0];
-    assert_eq!(app.state, FindingState::BaseOutdated);
-    assert_eq!(app.change_reason, Some(ChangeReason::BaseImageOutdated));
+    assert_eq!(app.verdict.state, FindingState::BaseOutdated);
+    assert_eq!(app.verdict.change_reason, Some(ChangeReason::BaseImageOutdated));
     assert_eq!(
-        app.reason.as_ref(),
+        app.verdict.reason.as_ref(),
         "base docker.io/library/node:22.21-alpine3.22 now resolves to another digest"
     );
-    let base = app.base.as_ref().expect("base reported");
+    let base = app.verdict.base.as_ref().expect("base reported");
     assert_eq!(base.built_on, Some(digest("node 22.21 old").to_string()));
     assert_eq!(base.current, Some(digest("node 22.21 new").to_string()));
 }
@@ -356,9 +358,9 @@ fn an_image_built_on_a_patched_base_is_base_outdated() {
 fn a_base_that_cannot_be_resolved_is_unknown() {
     let world = World::storefront().tag(APP, "2.14.1", built_on_node(Err("ghcr.io: 401 Unauthorized".into())));
     let findings = world.evaluate(&[container("app", "ghcr.io/acme/storefront:2.14.1")], &[]);
-    assert_eq!(findings.containers[0].state, FindingState::Unknown);
+    assert_eq!(findings.containers[0].verdict.state, FindingState::Unknown);
     assert_eq!(
-        findings.containers[0].reason.as_ref(),
+        findings.containers[0].verdict.reason.as_ref(),
         "base docker.io/library/node:22.21-alpine3.22 unknown (ghcr.io: 401 Unauthorized)"
     );
 }
@@ -368,8 +370,8 @@ fn base_images_are_ignored_when_the_policy_does_not_ask() {
     let mut world = World::storefront().tag(APP, "2.14.1", built_on_node(Ok(digest("node 22.21 new"))));
     world.check_base_images = false;
     let findings = world.evaluate(&[container("app", "ghcr.io/acme/storefront:2.14.1")], &[]);
-    assert_eq!(findings.containers[0].state, FindingState::UpToDate);
-    assert!(findings.containers[0].base.is_none());
+    assert_eq!(findings.containers[0].verdict.state, FindingState::UpToDate);
+    assert!(findings.containers[0].verdict.base.is_none());
 }
 
 #[test]
@@ -386,9 +388,10 @@ fn an_outdated_image_mentions_its_outdated_base_too() {
         .tag(NGINX, "1.29.8-alpine", facts)
         .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
     let findings = world.evaluate(&[container("web", "nginx:1.29.8-alpine")], &[]);
-    assert_eq!(findings.containers[0].state, FindingState::Outdated);
+    assert_eq!(findings.containers[0].verdict.state, FindingState::Outdated);
     assert!(
         findings.containers[0]
+            .verdict
             .reason
             .ends_with("; base docker.io/library/alpine:3.22 now resolves to another digest")
     );
@@ -401,9 +404,9 @@ fn latest_followed_by_digest_is_current_or_drifted() {
         &[container("app", "ghcr.io/acme/storefront")],
         &[pod("web-1", &[("app", "ghcr.io/acme/storefront", "app latest")])],
     );
-    assert_eq!(current.containers[0].state, FindingState::UpToDate);
+    assert_eq!(current.containers[0].verdict.state, FindingState::UpToDate);
     assert_eq!(
-        &*current.containers[0].reason,
+        &*current.containers[0].verdict.reason,
         "latest points at the digest the pods run"
     );
 
@@ -411,7 +414,7 @@ fn latest_followed_by_digest_is_current_or_drifted() {
         &[container("app", "ghcr.io/acme/storefront")],
         &[pod("web-1", &[("app", "ghcr.io/acme/storefront", "app yesterday")])],
     );
-    assert_eq!(drifted.containers[0].state, FindingState::DigestDrift);
+    assert_eq!(drifted.containers[0].verdict.state, FindingState::DigestDrift);
 }
 
 #[test]
@@ -421,8 +424,13 @@ fn a_name_tag_under_a_version_rule_cannot_be_called_up_to_date() {
         &[container("web", "nginx:latest")],
         &[pod("web-1", &[("web", "nginx:latest", "latest")])],
     );
-    assert_eq!(findings.containers[0].state, FindingState::Unknown);
-    assert!(findings.containers[0].reason.starts_with("`latest` is not a version"));
+    assert_eq!(findings.containers[0].verdict.state, FindingState::Unknown);
+    assert!(
+        findings.containers[0]
+            .verdict
+            .reason
+            .starts_with("`latest` is not a version")
+    );
 }
 
 #[test]
@@ -437,9 +445,10 @@ fn images_no_rule_governs_are_left_out_and_unreadable_ones_are_unknown() {
     );
     assert_eq!(findings.containers.len(), 1);
     assert_eq!(&*findings.containers[0].name, "broken");
-    assert_eq!(findings.containers[0].state, FindingState::Unknown);
+    assert_eq!(findings.containers[0].verdict.state, FindingState::Unknown);
     assert!(
         findings.containers[0]
+            .verdict
             .reason
             .starts_with("the image reference cannot be read: image `Nginx:1.25`")
     );
@@ -452,9 +461,14 @@ fn a_report_only_rule_reports_but_is_not_actionable() {
     let mut world = World::storefront().tag(NGINX, "1.29.8-alpine", points_at("1.29.8"));
     world.rules = ImageRules::compile(&spec).expect("rules");
     let findings = world.evaluate(&[container("web", "nginx:1.29.8-alpine")], &[]);
-    assert_eq!(findings.containers[0].state, FindingState::Outdated);
-    assert!(!findings.containers[0].actionable);
-    assert!(findings.containers[0].reason.ends_with("; report only (update: none)"));
+    assert_eq!(findings.containers[0].verdict.state, FindingState::Outdated);
+    assert!(!findings.containers[0].verdict.actionable);
+    assert!(
+        findings.containers[0]
+            .verdict
+            .reason
+            .ends_with("; report only (update: none)")
+    );
 }
 
 #[test]
@@ -530,7 +544,7 @@ fn an_injected_sidecar_below_its_baseline_is_runtime_outdated() {
         .containers
         .iter()
         .filter(|c| c.injected)
-        .map(|c| (&*c.image, c.state))
+        .map(|c| (&*c.image, c.verdict.state))
         .collect();
     assert_eq!(
         sidecars,
@@ -542,11 +556,11 @@ fn an_injected_sidecar_below_its_baseline_is_runtime_outdated() {
     let outdated = findings
         .containers
         .iter()
-        .find(|c| c.state == FindingState::RuntimeOutdated)
+        .find(|c| c.verdict.state == FindingState::RuntimeOutdated)
         .expect("outdated");
-    assert_eq!(outdated.change_reason, Some(ChangeReason::RuntimeOutdated));
+    assert_eq!(outdated.verdict.change_reason, Some(ChangeReason::RuntimeOutdated));
     assert_eq!(
-        outdated.reason.as_ref(),
+        outdated.verdict.reason.as_ref(),
         "the sidecar baseline is docker.io/istio/proxyv2:1.27.3"
     );
 }

@@ -4,7 +4,10 @@
 use super::*;
 use crate::{
     api::{drift_report::FindingState, workload::WorkloadKind},
-    core::{drift::PodFinding, reference::Digest},
+    core::{
+        drift::{PodFinding, Verdict},
+        reference::Digest,
+    },
 };
 
 const FROM: &str =
@@ -21,12 +24,9 @@ fn web() -> WorkloadRef {
     }
 }
 
-fn outdated(name: &str, to: &str) -> ContainerFinding {
-    ContainerFinding {
-        name: name.into(),
-        init: false,
-        injected: false,
-        image: "nginx:1.29.8-alpine".into(),
+/// The verdict on nginx 1.29.8-alpine with a newer version `to` allowed.
+fn outdated_verdict(to: &str) -> Verdict {
+    Verdict {
         running_digests: Default::default(),
         state: FindingState::Outdated,
         candidate: Some(ImageReference::parse(to).expect("valid")),
@@ -36,6 +36,20 @@ fn outdated(name: &str, to: &str) -> ContainerFinding {
         base: None,
         current: Some(ImageReference::parse(FROM).expect("valid")),
     }
+}
+
+fn finding(name: &str, verdict: Verdict) -> ContainerFinding {
+    ContainerFinding {
+        name: name.into(),
+        init: false,
+        injected: false,
+        image: "nginx:1.29.8-alpine".into(),
+        verdict: verdict.into(),
+    }
+}
+
+fn outdated(name: &str, to: &str) -> ContainerFinding {
+    finding(name, outdated_verdict(to))
 }
 
 fn findings(containers: Vec<ContainerFinding>) -> WorkloadFindings {
@@ -266,11 +280,16 @@ fn rolled_back_targets_are_remembered_as_bad_tags() {
 
 #[test]
 fn report_only_and_unpinnable_findings_are_not_planned() {
-    let mut report_only = outdated("web", TO);
+    let mut report_only = outdated_verdict(TO);
     report_only.actionable = false;
-    let mut no_digest = outdated("app", TO);
+    let mut no_digest = outdated_verdict(TO);
     no_digest.change_reason = None;
-    let plan = plan(&web(), &findings(vec![report_only, no_digest]), &approve_policy(), &[]);
+    let plan = plan(
+        &web(),
+        &findings(vec![finding("web", report_only), finding("app", no_digest)]),
+        &approve_policy(),
+        &[],
+    );
     assert!(plan.create.is_empty());
 }
 
@@ -280,19 +299,19 @@ fn digest_of(seed: u8) -> Digest {
 
 #[test]
 fn a_digest_drift_rolls_out_the_tags_new_digest() {
-    let mut drift = outdated("web", TO);
+    let mut drift = outdated_verdict(TO);
     drift.state = FindingState::DigestDrift;
     drift.change_reason = Some(ChangeReason::DigestDrift);
     drift.current = Some(ImageReference::parse(&format!("nginx:1.31.4-alpine@{}", digest_of(1))).expect("valid"));
     drift.candidate = Some(ImageReference::parse(&format!("nginx:1.31.4-alpine@{}", digest_of(2))).expect("valid"));
-    let plan = plan(&web(), &findings(vec![drift]), &approve_policy(), &[]);
+    let plan = plan(&web(), &findings(vec![finding("web", drift)]), &approve_policy(), &[]);
     assert_eq!(plan.create[0].1.summary, "nginx 1.31.4-alpine (digest 020202020202)");
     assert_eq!(plan.create[0].1.changes[0].reason, ChangeReason::DigestDrift);
 }
 
 #[test]
 fn an_outdated_base_asks_for_a_rebuild_only_with_a_target() {
-    let mut base = outdated("app", TO);
+    let mut base = outdated_verdict(TO);
     base.state = FindingState::BaseOutdated;
     base.change_reason = Some(ChangeReason::BaseImageOutdated);
     base.candidate = None;
@@ -302,6 +321,7 @@ fn an_outdated_base_asks_for_a_rebuild_only_with_a_target() {
         built_on: Some(digest_of(1).to_string()),
         current: Some(digest_of(2).to_string()),
     });
+    let base = finding("app", base);
     let with_target = plan(&web(), &findings(vec![base.clone()]), &approve_policy(), &[]);
     assert_eq!(with_target.create.len(), 1);
     let spec = &with_target.create[0].1;
@@ -354,7 +374,7 @@ fn hand_edited_pods_get_a_restart_and_unfinished_rollouts_do_not() {
 #[test]
 fn rebuilds_of_different_images_do_not_supersede_each_other() {
     let rebuild = |container: &str| {
-        let mut base = outdated(container, TO);
+        let mut base = outdated_verdict(TO);
         base.state = FindingState::BaseOutdated;
         base.change_reason = Some(ChangeReason::BaseImageOutdated);
         base.candidate = None;
@@ -363,7 +383,7 @@ fn rebuilds_of_different_images_do_not_supersede_each_other() {
             built_on: Some(digest_of(1).to_string()),
             current: Some(digest_of(2).to_string()),
         });
-        base
+        finding(container, base)
     };
     let first = plan(&web(), &findings(vec![rebuild("app")]), &approve_policy(), &[]);
     let (name, spec) = first.create[0].clone();
