@@ -341,6 +341,17 @@ impl RunningImage {
             .strip_prefix("docker-pullable://")
             .or_else(|| image_id.strip_prefix("docker://"))
             .unwrap_or(image_id);
+        // A repository digest ends the ID, so its `@` is where a sha256 or
+        // sha512 digest would begin; looking there first spares a search
+        // through the name (this runs for every container). Any other `@`
+        // after that one would make the digest invalid either way.
+        for digest_length in [71, 135] {
+            if let Some(at) = id.len().checked_sub(digest_length + 1)
+                && id.as_bytes()[at] == b'@'
+            {
+                return Digest::parse(&id[at + 1..]).ok().map(RunningImage::Manifest);
+            }
+        }
         match id.rsplit_once('@') {
             Some((_, digest)) => Digest::parse(digest).ok().map(RunningImage::Manifest),
             None => Digest::parse(id).ok().map(RunningImage::Config),

@@ -116,15 +116,17 @@ impl Digest {
             digest: text.to_owned(),
             why,
         };
-        let (algorithm, hex) = text
-            .split_once(':')
-            .ok_or_else(|| invalid("expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>".into()))?;
-        let algorithm = match algorithm {
-            "sha256" => DigestAlgorithm::Sha256,
-            "sha512" => DigestAlgorithm::Sha512,
-            other => {
+        // The two algorithms' prefixes are checked as bytes first: this
+        // runs for every container a scan reads, and nearly always matches.
+        let (algorithm, hex) = match text.as_bytes().get(..7) {
+            Some(b"sha256:") => (DigestAlgorithm::Sha256, &text[7..]),
+            Some(b"sha512:") => (DigestAlgorithm::Sha512, &text[7..]),
+            _ => {
+                let (algorithm, _) = text
+                    .split_once(':')
+                    .ok_or_else(|| invalid("expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>".into()))?;
                 return Err(invalid(format!(
-                    "unsupported algorithm `{other}` (supported: sha256, sha512)"
+                    "unsupported algorithm `{algorithm}` (supported: sha256, sha512)"
                 )));
             }
         };

@@ -2,6 +2,7 @@
 //! and its own images, with pods reporting what they really run.
 
 use chrono::TimeZone;
+use proptest::prelude::*;
 
 use super::*;
 use crate::core::{
@@ -76,20 +77,20 @@ impl World {
         self
     }
 
+    fn context(&self) -> EvaluationContext<'_> {
+        EvaluationContext {
+            rules: &self.rules,
+            check_base_images: self.check_base_images,
+            baselines: &self.baselines,
+            registry: &self.registry,
+            nodes: &self.nodes,
+            rolled_back: &self.rolled_back,
+            now: now(),
+        }
+    }
+
     fn evaluate(&self, template: &[TemplateContainer], pods: &[PodSnapshot]) -> WorkloadFindings {
-        evaluate(
-            template,
-            pods,
-            &EvaluationContext {
-                rules: &self.rules,
-                check_base_images: self.check_base_images,
-                baselines: &self.baselines,
-                registry: &self.registry,
-                nodes: &self.nodes,
-                rolled_back: &self.rolled_back,
-                now: now(),
-            },
-        )
+        evaluate(template, pods, &self.context())
     }
 }
 
@@ -626,4 +627,96 @@ fn the_report_status_counts_by_state() {
         status.containers[0].candidate,
         Some(format!("docker.io/library/nginx:1.31.4-alpine@{}", digest("1.31.4")))
     );
+}
+
+#[test]
+fn containers_that_run_the_same_image_at_the_same_digest_share_one_verdict() {
+    let world = World::storefront()
+        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
+        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let context = world.context();
+    let mut evaluator = Evaluator::new(context);
+    let web = [container("web", "nginx:1.29.8-alpine")];
+    let mut evaluate = |pod_name: &str, seed: &str| {
+        let pods = [pod(pod_name, &[("web", "nginx:1.29.8-alpine", seed)])];
+        evaluator.evaluate(&web, &pods).containers.remove(0)
+    };
+    let shop = evaluate("shop-1", "1.29.8");
+    let blog = evaluate("blog-1", "1.29.8");
+    let rebuilt = evaluate("wiki-1", "1.29.8 rebuilt");
+    assert!(Arc::ptr_eq(&shop.verdict, &blog.verdict));
+    assert_eq!(shop.verdict.state, FindingState::Outdated);
+    assert!(!Arc::ptr_eq(&shop.verdict, &rebuilt.verdict));
+    assert_eq!(rebuilt.verdict.running_digests[..], [digest("1.29.8 rebuilt")]);
+    assert!(
+        rebuilt.verdict.reason.contains("pods run"),
+        "{}",
+        rebuilt.verdict.reason
+    );
+}
+
+#[test]
+fn an_image_seen_at_many_digests_is_judged_as_if_each_were_alone() {
+    let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let context = world.context();
+    let mut evaluator = Evaluator::new(context);
+    let web = [container("web", "nginx:1.31.4-alpine")];
+    // More digests than an image remembers verdicts for, the tag's own
+    // among them, twice.
+    let seeds: Vec<String> = (0..VERDICTS_PER_IMAGE + 4)
+        .map(|i| format!("rebuild {i}"))
+        .chain(["1.31.4".to_owned()])
+        .chain((0..3).map(|i| format!("rebuild {i}")))
+        .chain(["1.31.4".to_owned()])
+        .collect();
+    for seed in &seeds {
+        let pods = [pod("web-1", &[("web", "nginx:1.31.4-alpine", seed)])];
+        let shared = evaluator.evaluate(&web, &pods);
+        let alone = evaluate(&web, &pods, &context);
+        assert_eq!(shared, alone, "running {seed}");
+        let expected = if seed == "1.31.4" {
+            FindingState::UpToDate
+        } else {
+            FindingState::DigestDrift
+        };
+        assert_eq!(shared.containers[0].verdict.state, expected, "running {seed}");
+    }
+}
+
+/// How an `imageID` was read before the digest was looked for at its end:
+/// everything after the last `@`.
+fn image_id_by_last_at(image_id: &str) -> Option<RunningImage> {
+    let id = image_id
+        .strip_prefix("docker-pullable://")
+        .or_else(|| image_id.strip_prefix("docker://"))
+        .unwrap_or(image_id);
+    match id.rsplit_once('@') {
+        Some((_, digest)) => Digest::parse(digest).ok().map(RunningImage::Manifest),
+        None => Digest::parse(id).ok().map(RunningImage::Config),
+    }
+}
+
+fn arbitrary_image_id() -> impl Strategy<Value = String> {
+    let prefix = proptest::sample::select(vec!["", "docker-pullable://", "docker://"]);
+    let name = proptest::option::of("[a-z0-9./:@-]{0,30}");
+    let algorithm = proptest::sample::select(vec!["sha256:", "sha512:", "md5:", "sha256", ""]);
+    let hex = prop_oneof![
+        "[0-9a-f]{64}",
+        "[0-9a-f]{128}",
+        "[0-9a-f]{56}@[0-9a-f]{7}",
+        "[0-9a-f@]{60,70}",
+        "[0-9a-fA-F]{64}",
+        "[0-9a-f]{0,130}",
+    ];
+    (prefix, name, algorithm, hex).prop_map(|(prefix, name, algorithm, hex)| match name {
+        Some(name) => format!("{prefix}{name}@{algorithm}{hex}"),
+        None => format!("{prefix}{algorithm}{hex}"),
+    })
+}
+
+proptest! {
+    #[test]
+    fn image_ids_read_the_same_as_by_their_last_at(image_id in arbitrary_image_id()) {
+        prop_assert_eq!(RunningImage::parse(&image_id), image_id_by_last_at(&image_id));
+    }
 }
