@@ -22,8 +22,9 @@ use smallvec::SmallVec;
 
 use super::{
     FastMap,
+    policy::CompiledRule,
     policy::ImageRules,
-    reference::{Digest, ImageReference},
+    reference::{DEFAULT_TAG, Digest, ImageReference},
     selection::{Outcome, RolledBackTags, Selection, select},
     version::TagIndex,
 };
@@ -133,13 +134,6 @@ impl RegistryFacts {
     /// The facts of one repository.
     pub fn repository(&self, repository: &str) -> Option<&RepositoryFacts> {
         self.repositories.get(repository)
-    }
-
-    fn lookup<'r>(&self, repository: &'r str) -> Lookup<'r, '_> {
-        Lookup {
-            repository,
-            facts: self.repository(repository),
-        }
     }
 }
 
@@ -402,6 +396,17 @@ pub struct Evaluator<'a> {
     /// Image as written → position in `images`.
     seen: FastMap<Arc<str>, usize>,
     images: Vec<JudgedImage<'a>>,
+    /// What the context holds for each repository met so far: a scan meets
+    /// a repository under many tags, and the rule lookup matches globs.
+    repositories: FastMap<String, RepositoryContext<'a>>,
+}
+
+/// What the evaluation context holds for one repository.
+#[derive(Debug, Clone, Copy)]
+struct RepositoryContext<'a> {
+    rule: Option<&'a CompiledRule>,
+    facts: Option<&'a RepositoryFacts>,
+    rolled_back: Option<&'a RolledBackTags>,
 }
 
 /// How many verdicts an image remembers. A tag runs at one or two digests
@@ -446,8 +451,8 @@ enum ImageJudgement<'a> {
 
 #[derive(Debug)]
 struct TaggedImage<'a> {
+    /// The reference; it has a tag (written, or `latest`).
     reference: ImageReference,
-    tag: String,
     actionable: bool,
     /// The tag's registry facts, or why they are missing.
     facts: Result<&'a TagFacts, String>,
@@ -466,7 +471,6 @@ struct TaggedImage<'a> {
 
 #[derive(Debug)]
 struct SelectionVerdict {
-    candidate: Option<String>,
     explanation: Arc<str>,
     /// Set when the tag could not be compared at all.
     incomparable: Option<String>,
@@ -487,6 +491,7 @@ impl<'a> Evaluator<'a> {
             context,
             seen: FastMap::default(),
             images: Vec::new(),
+            repositories: FastMap::default(),
         }
     }
 
@@ -531,8 +536,17 @@ impl<'a> Evaluator<'a> {
         let position = match self.seen.get(image) {
             Some(&position) => position,
             None => {
+                let judgement = match ImageReference::parse(image) {
+                    Ok(reference) => {
+                        let repository = self.repository(reference.name());
+                        judge(reference, repository, &self.context)
+                    }
+                    Err(error) => {
+                        ImageJudgement::Unreadable(format!("the image reference cannot be read: {error}").into())
+                    }
+                };
                 self.images.push(JudgedImage {
-                    judgement: judge(image, &self.context),
+                    judgement,
                     verdicts: Vec::new(),
                 });
                 self.seen.insert(Arc::clone(image), self.images.len() - 1);
@@ -540,6 +554,20 @@ impl<'a> Evaluator<'a> {
             }
         };
         &mut self.images[position]
+    }
+
+    /// The context's rule, facts and rolled-back tags for a repository.
+    fn repository(&mut self, name: &str) -> RepositoryContext<'a> {
+        if let Some(known) = self.repositories.get(name) {
+            return *known;
+        }
+        let found = RepositoryContext {
+            rule: self.context.rules.rule_for(name),
+            facts: self.context.registry.repository(name),
+            rolled_back: self.context.rolled_back.get(name),
+        };
+        self.repositories.insert(name.to_owned(), found);
+        found
     }
 }
 
@@ -563,65 +591,59 @@ fn digests(running: &[RunningImage]) -> RunningDigests {
 }
 
 /// Decides what does not depend on the pods.
-fn judge<'a>(image: &str, context: &EvaluationContext<'a>) -> ImageJudgement<'a> {
-    let reference = match ImageReference::parse(image) {
-        Ok(reference) => reference,
-        Err(error) => {
-            return ImageJudgement::Unreadable(format!("the image reference cannot be read: {error}").into());
-        }
-    };
-    let repository = reference.name();
-    let Some(rule) = context.rules.rule_for(repository) else {
+fn judge<'a>(
+    reference: ImageReference,
+    repository: RepositoryContext<'a>,
+    context: &EvaluationContext<'a>,
+) -> ImageJudgement<'a> {
+    let Some(rule) = repository.rule else {
         return ImageJudgement::Ungoverned;
     };
     let actionable = rule.update != UpdateStrategy::None;
-    let Some(tag) = reference.effective_tag().map(str::to_owned) else {
+    let Some(tag) = reference.effective_tag() else {
         return ImageJudgement::DigestOnly {
             actionable,
             reason: "referenced by digest only, so its version cannot be told; write the tag too (repo:tag@sha256:…)"
                 .into(),
         };
     };
-    let facts = context.registry.lookup(repository);
-    let tag_facts = facts.tag(&tag);
-
-    let selection = (rule.update != UpdateStrategy::Digest).then(|| {
-        facts
-            .tags()
-            .map_err(|reason| format!("tags unknown ({reason})"))
-            .map(|index| {
-                let empty = RolledBackTags::new();
-                let rolled_back = context.rolled_back.get(repository).unwrap_or(&empty);
-                let selection = select(&tag, rule, index, context.now, rolled_back);
-                SelectionVerdict {
-                    candidate: selection.candidate().map(str::to_owned),
-                    explanation: selection.to_string().into(),
-                    incomparable: selection_note(&selection),
-                }
-            })
-    });
+    let facts = Lookup {
+        repository: reference.name(),
+        facts: repository.facts,
+    };
+    let tag_facts = facts.tag(tag);
 
     let mut candidate = None;
     let mut pin_note = None;
-    if let Some(Ok(SelectionVerdict {
-        candidate: Some(candidate_tag),
-        ..
-    })) = &selection
-    {
-        let digest = match facts.tag(candidate_tag) {
-            Ok(TagFacts {
-                digest: Some(digest), ..
-            }) => Some(*digest),
-            _ => None,
-        };
-        // A change that must be pinned waits until the digest is known.
-        let proposable = !(rule.pin_digest && digest.is_none());
-        if !proposable {
-            pin_note = Some(format!("digest of {candidate_tag} unknown, so it cannot be pinned yet"));
+    let tags = (rule.update != UpdateStrategy::Digest).then(|| facts.tags());
+    let selection = match tags {
+        None => None,
+        Some(Err(reason)) => Some(Err(format!("tags unknown ({reason})"))),
+        Some(Ok(index)) => {
+            let empty = RolledBackTags::new();
+            let rolled_back = repository.rolled_back.unwrap_or(&empty);
+            let selection = select(tag, rule, index, context.now, rolled_back);
+            if let Some(candidate_tag) = selection.candidate() {
+                let digest = match facts.tag(candidate_tag) {
+                    Ok(TagFacts {
+                        digest: Some(digest), ..
+                    }) => Some(*digest),
+                    _ => None,
+                };
+                // A change that must be pinned waits until the digest is known.
+                let proposable = !(rule.pin_digest && digest.is_none());
+                if !proposable {
+                    pin_note = Some(format!("digest of {candidate_tag} unknown, so it cannot be pinned yet"));
+                }
+                let pinned = if rule.pin_digest { digest } else { None };
+                candidate = Some((reference.with_tag_and_digest(Some(candidate_tag), pinned), proposable));
+            }
+            Some(Ok(SelectionVerdict {
+                explanation: explain(&selection),
+                incomparable: selection_note(&selection),
+            }))
         }
-        let pinned = if rule.pin_digest { digest } else { None };
-        candidate = Some((reference.with_tag_and_digest(Some(candidate_tag), pinned), proposable));
-    }
+    };
 
     let base = match (&tag_facts, context.check_base_images) {
         (Ok(TagFacts { base: Some(base), .. }), true) => {
@@ -646,7 +668,6 @@ fn judge<'a>(image: &str, context: &EvaluationContext<'a>) -> ImageJudgement<'a>
 
     ImageJudgement::Tagged(Box::new(TaggedImage {
         reference,
-        tag,
         actionable,
         facts: tag_facts,
         selection,
@@ -684,7 +705,7 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
         }
         ImageJudgement::Tagged(image) => image,
     };
-    let tag = image.tag.as_str();
+    let tag = image.reference.effective_tag().unwrap_or(DEFAULT_TAG);
     out.actionable = image.actionable;
     let mut missing: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
@@ -821,6 +842,16 @@ fn join_missing(missing: &[String]) -> String {
         return format!("tags and the digest of {tag} unknown ({tags_reason}");
     }
     missing.join("; ")
+}
+
+/// The selection's explanation, written once into a buffer sized for it
+/// (growing a string piece by piece costs more than the selection).
+fn explain(selection: &Selection<'_>) -> Arc<str> {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(192);
+    // Writing into a String cannot fail.
+    let _ = write!(text, "{selection}");
+    text.into()
 }
 
 /// Whether the tag could be compared at all: if not, the explanation is

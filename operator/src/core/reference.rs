@@ -306,43 +306,47 @@ impl ImageReference {
             });
         }
         let (registry, path) = split_registry(name);
-        let registry = match registry {
+        if let Some(host) = registry {
+            validate_registry(reference, host)?;
+        }
+        validate_path(reference, path)?;
+        // The normalized name is built in one buffer: every container of a
+        // scan is parsed once, and separate strings for registry and path
+        // would cost more than the checks above.
+        let mut normalized = String::with_capacity(name.len() + DOCKER_HUB.len() + "/library".len() + 1);
+        match registry {
             Some(host) => {
-                validate_registry(reference, host)?;
                 // Host names are case-insensitive; one spelling keeps
                 // lookups (settings, credentials, caches) consistent. A host
                 // recognised only by its uppercase letters keeps them:
                 // lowercased, `MYHOST/app` would print as a Docker Hub path.
                 let recognisable_lowercased = host.contains(['.', ':']) || host.eq_ignore_ascii_case("localhost");
-                let host = if recognisable_lowercased {
-                    host.to_ascii_lowercase()
-                } else {
-                    host.to_owned()
-                };
-                if DOCKER_HUB_ALIASES.contains(&host.as_str()) {
-                    DOCKER_HUB.to_owned()
-                } else {
-                    host
+                normalized.push_str(host);
+                if recognisable_lowercased {
+                    normalized.make_ascii_lowercase();
+                }
+                if DOCKER_HUB_ALIASES.contains(&normalized.as_str()) {
+                    normalized.clear();
+                    normalized.push_str(DOCKER_HUB);
                 }
             }
-            None => DOCKER_HUB.to_owned(),
-        };
-        validate_path(reference, path)?;
-        let repository = if registry == DOCKER_HUB && !path.contains('/') {
-            format!("library/{path}")
-        } else {
-            path.to_owned()
-        };
-        let normalized_length = registry.len() + 1 + repository.len();
-        if normalized_length > NAME_MAX_LENGTH {
+            None => normalized.push_str(DOCKER_HUB),
+        }
+        let registry_length = normalized.len();
+        normalized.push('/');
+        if normalized[..registry_length] == *DOCKER_HUB && !path.contains('/') {
+            normalized.push_str("library/");
+        }
+        normalized.push_str(path);
+        if normalized.len() > NAME_MAX_LENGTH {
             return Err(ReferenceError::NameTooLong {
                 reference: reference.to_owned(),
-                length: normalized_length,
+                length: normalized.len(),
             });
         }
         Ok(ImageReference {
-            name: format!("{registry}/{repository}").into(),
-            registry_length: registry.len(),
+            name: normalized.into(),
+            registry_length,
             tag: tag.map(Arc::from),
             digest,
         })
