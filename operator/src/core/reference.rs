@@ -285,14 +285,14 @@ impl ImageReference {
         if reference.is_empty() {
             return Err(ReferenceError::Empty);
         }
-        let (rest, digest) = match reference.split_once('@') {
-            Some((rest, digest)) => (rest, Some(Digest::parse(digest)?)),
+        let (rest, digest) = match find_byte(reference, b'@') {
+            Some(at) => (&reference[..at], Some(Digest::parse(&reference[at + 1..])?)),
             None => (reference, None),
         };
         // A tag is what follows the last `:` after the last `/`; a `:` before
         // that belongs to a registry port (`localhost:5000/app`).
-        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match rest[last_slash..].rfind(':') {
+        let last_slash = rfind_byte(rest, b'/').map_or(0, |i| i + 1);
+        let (name, tag) = match rfind_byte(&rest[last_slash..], b':') {
             Some(colon) => (&rest[..last_slash + colon], Some(&rest[last_slash + colon + 1..])),
             None => (rest, None),
         };
@@ -320,7 +320,8 @@ impl ImageReference {
                 // lookups (settings, credentials, caches) consistent. A host
                 // recognised only by its uppercase letters keeps them:
                 // lowercased, `MYHOST/app` would print as a Docker Hub path.
-                let recognisable_lowercased = host.contains(['.', ':']) || host.eq_ignore_ascii_case("localhost");
+                let recognisable_lowercased =
+                    host.bytes().any(|b| matches!(b, b'.' | b':')) || host.eq_ignore_ascii_case("localhost");
                 normalized.push_str(host);
                 if recognisable_lowercased {
                     normalized.make_ascii_lowercase();
@@ -334,7 +335,7 @@ impl ImageReference {
         }
         let registry_length = normalized.len();
         normalized.push('/');
-        if normalized[..registry_length] == *DOCKER_HUB && !path.contains('/') {
+        if normalized[..registry_length] == *DOCKER_HUB && find_byte(path, b'/').is_none() {
             normalized.push_str("library/");
         }
         normalized.push_str(path);
@@ -445,10 +446,44 @@ impl std::str::FromStr for ImageReference {
 /// Splits off the registry as Docker does: the first segment is a host when
 /// it looks like one (`.` or `:`, `localhost`, or an uppercase letter, which
 /// a repository path cannot have).
+/// Where `byte` first occurs in `text`. A plain loop: references are
+/// short, and `str::find` prepares a vectorised search that costs more than
+/// it saves on a few dozen bytes (a scan parses every image it meets).
+fn find_byte(text: &str, byte: u8) -> Option<usize> {
+    text.bytes().position(|b| b == byte)
+}
+
+/// Where `byte` last occurs in `text`.
+fn rfind_byte(text: &str, byte: u8) -> Option<usize> {
+    text.bytes().rposition(|b| b == byte)
+}
+
+/// `text.split(byte)` with [`find_byte`]; `byte` is ASCII, so every piece
+/// is a whole string.
+fn split_at_byte(text: &str, byte: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match find_byte(current, byte) {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 fn split_registry(name: &str) -> (Option<&str>, &str) {
-    match name.split_once('/') {
+    match find_byte(name, b'/').map(|slash| (&name[..slash], &name[slash + 1..])) {
         Some((first, rest))
-            if first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) =>
+            if first == "localhost"
+                || first
+                    .bytes()
+                    .any(|b| matches!(b, b'.' | b':') || b.is_ascii_uppercase()) =>
         {
             (Some(first), rest)
         }
@@ -478,8 +513,8 @@ fn validate_registry(reference: &str, registry: &str) -> Result<(), ReferenceErr
             },
         }
     } else {
-        match registry.split_once(':') {
-            Some((host, port)) => (Some(host), Some(port)),
+        match find_byte(registry, b':') {
+            Some(colon) => (Some(&registry[..colon]), Some(&registry[colon + 1..])),
             None => (Some(registry), None),
         }
     };
@@ -487,9 +522,9 @@ fn validate_registry(reference: &str, registry: &str) -> Result<(), ReferenceErr
         if host.is_empty() {
             return Err(invalid("the host is empty".into()));
         }
-        for label in host.split('.') {
+        for label in split_at_byte(host, b'.') {
             let valid = !label.is_empty()
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-');
             if !valid {
@@ -500,7 +535,7 @@ fn validate_registry(reference: &str, registry: &str) -> Result<(), ReferenceErr
         }
     }
     if let Some(port) = port
-        && (port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) || port.parse::<u16>().is_err())
+        && (port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err())
     {
         return Err(invalid(format!("port `{port}` is not a number from 0 to 65535")));
     }
@@ -508,7 +543,7 @@ fn validate_registry(reference: &str, registry: &str) -> Result<(), ReferenceErr
 }
 
 fn validate_path(reference: &str, path: &str) -> Result<(), ReferenceError> {
-    for segment in path.split('/') {
+    for segment in split_at_byte(path, b'/') {
         let invalid = |why: &str| ReferenceError::InvalidRepository {
             reference: reference.to_owned(),
             segment: segment.to_owned(),
@@ -517,14 +552,15 @@ fn validate_path(reference: &str, path: &str) -> Result<(), ReferenceError> {
         if segment.is_empty() {
             return Err(invalid("segments cannot be empty (no leading, trailing or double `/`)"));
         }
-        if segment.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(invalid("repository names must be lowercase"));
+        if valid_path_segment(segment) {
+            continue;
         }
-        if !valid_path_segment(segment) {
-            return Err(invalid(
-                "use lowercase letters and digits, separated by `.`, `_`, `__` or hyphens, starting and ending with a letter or digit",
-            ));
-        }
+        // Invalid either way: name capitals, the likelier mistake, first.
+        return Err(invalid(if segment.bytes().any(|b| b.is_ascii_uppercase()) {
+            "repository names must be lowercase"
+        } else {
+            "use lowercase letters and digits, separated by `.`, `_`, `__` or hyphens, starting and ending with a letter or digit"
+        }));
     }
     Ok(())
 }
@@ -565,7 +601,7 @@ fn validate_tag(reference: &str, tag: &str) -> Result<(), ReferenceError> {
         tag: tag.to_owned(),
         why,
     };
-    let Some(first) = tag.chars().next() else {
+    let Some(&first) = tag.as_bytes().first() else {
         return Err(invalid("a tag cannot be empty (remove the trailing `:`)".into()));
     };
     if tag.len() > TAG_MAX_LENGTH {
@@ -574,13 +610,15 @@ fn validate_tag(reference: &str, tag: &str) -> Result<(), ReferenceError> {
             tag.len()
         )));
     }
-    if !(first.is_ascii_alphanumeric() || first == '_') {
+    if !(first.is_ascii_alphanumeric() || first == b'_') {
         return Err(invalid("a tag must start with a letter, digit or `_`".into()));
     }
-    if let Some(bad) = tag
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-    {
+    // Bytes, not chars: every allowed character is ASCII, so any byte of a
+    // multibyte character fails the test; the character is found for the
+    // message only then.
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+    if !tag.bytes().all(allowed) {
+        let bad = tag.chars().find(|&c| !c.is_ascii() || !allowed(c as u8)).unwrap_or('?');
         return Err(invalid(format!(
             "`{bad}` is not allowed in a tag (letters, digits, `_`, `.` and `-` are)"
         )));
