@@ -22,8 +22,7 @@ use smallvec::SmallVec;
 
 use super::{
     FastMap,
-    policy::CompiledRule,
-    policy::ImageRules,
+    policy::{CompiledRule, ImageRules},
     reference::{DEFAULT_TAG, Digest, ImageReference},
     selection::{Outcome, RolledBackTags, Selection, select},
     version::TagIndex,
@@ -679,7 +678,7 @@ fn judge<'a>(
 
 /// Combines a governed image's judgement with what the pods run.
 fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict {
-    let mut out = Verdict {
+    let mut verdict = Verdict {
         running_digests: digests(running),
         state: FindingState::Unknown,
         candidate: None,
@@ -691,22 +690,22 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
     };
     let image = match judgement {
         ImageJudgement::Unreadable(reason) => {
-            out.reason = reason.clone();
-            return out;
+            verdict.reason = reason.clone();
+            return verdict;
         }
         ImageJudgement::Ungoverned => {
-            out.reason = "no rule of the policy governs this image".into();
-            return out;
+            verdict.reason = "no rule of the policy governs this image".into();
+            return verdict;
         }
         ImageJudgement::DigestOnly { actionable, reason } => {
-            out.actionable = *actionable;
-            out.reason = reason.clone();
-            return out;
+            verdict.actionable = *actionable;
+            verdict.reason = reason.clone();
+            return verdict;
         }
         ImageJudgement::Tagged(image) => image,
     };
     let tag = image.reference.effective_tag().unwrap_or(DEFAULT_TAG);
-    out.actionable = image.actionable;
+    verdict.actionable = image.actionable;
     let mut missing: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
 
@@ -717,7 +716,7 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
         _ => None,
     };
     let current_digest = written_digest.copied().or(single_running);
-    out.current = Some(image.reference.pinned(current_digest));
+    verdict.current = Some(image.reference.pinned(current_digest));
 
     if let Some(Err(reason)) = &image.selection {
         missing.push(reason.clone());
@@ -742,12 +741,14 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
                     undecidable |= same.is_none();
                 }
                 if disagrees {
-                    let running_short: Vec<String> = running.iter().map(|r| r.digest().short().to_string()).collect();
-                    drift = Some(format!(
-                        "{tag} now points at {}; pods run {}",
-                        now_digest.short(),
-                        running_short.join(", ")
-                    ));
+                    use std::fmt::Write as _;
+                    let mut reason = format!("{tag} now points at {}; pods run ", now_digest.short());
+                    for (position, image) in running.iter().enumerate() {
+                        let separator = if position == 0 { "" } else { ", " };
+                        // Writing into a String cannot fail.
+                        let _ = write!(reason, "{separator}{}", image.digest().short());
+                    }
+                    drift = Some(reason);
                 } else if undecidable {
                     missing.push("the pods report image IDs that cannot be compared with the registry".into());
                 }
@@ -759,7 +760,7 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
 
     let mut base_outdated: Option<String> = None;
     if let Some((base, base_verdict)) = &image.base {
-        out.base = Some(base.clone());
+        verdict.base = Some(base.clone());
         match base_verdict {
             BaseVerdict::Current => {}
             BaseVerdict::Outdated(reason) => base_outdated = Some(reason.clone()),
@@ -771,44 +772,44 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
     let selected = image.selection.as_ref().and_then(|s| s.as_ref().ok());
     let incomparable = selected.and_then(|v| v.incomparable.clone());
     if let (Some((candidate, proposable)), Some(selected)) = (&image.candidate, selected) {
-        out.state = FindingState::Outdated;
+        verdict.state = FindingState::Outdated;
         if *proposable {
-            out.change_reason = Some(ChangeReason::NewerVersion);
+            verdict.change_reason = Some(ChangeReason::NewerVersion);
         }
-        out.candidate = Some(candidate.clone());
-        out.reason = selected.explanation.clone();
+        verdict.candidate = Some(candidate.clone());
+        verdict.reason = selected.explanation.clone();
         notes.extend(image.pin_note.clone());
         notes.extend(drift);
         notes.extend(base_outdated);
     } else if let Some(drift) = drift {
-        out.state = FindingState::DigestDrift;
-        out.change_reason = Some(ChangeReason::DigestDrift);
+        verdict.state = FindingState::DigestDrift;
+        verdict.change_reason = Some(ChangeReason::DigestDrift);
         if let Ok(TagFacts {
             digest: Some(digest), ..
         }) = &image.facts
         {
-            out.candidate = Some(image.reference.pinned(Some(*digest)));
+            verdict.candidate = Some(image.reference.pinned(Some(*digest)));
         }
-        out.reason = drift.into();
+        verdict.reason = drift.into();
         notes.extend(base_outdated);
         notes.extend(incomparable);
     } else if let Some(base_outdated) = base_outdated {
-        out.state = FindingState::BaseOutdated;
-        out.change_reason = Some(ChangeReason::BaseImageOutdated);
-        out.reason = base_outdated.into();
+        verdict.state = FindingState::BaseOutdated;
+        verdict.change_reason = Some(ChangeReason::BaseImageOutdated);
+        verdict.reason = base_outdated.into();
         notes.extend(incomparable);
     } else if !missing.is_empty() {
-        out.state = FindingState::Unknown;
-        out.reason = join_missing(&missing).into();
+        verdict.state = FindingState::Unknown;
+        verdict.reason = join_missing(&missing).into();
         missing.clear();
     } else if let Some(note) = incomparable {
         // The digest is current, but whether a newer version exists could
         // not be told: that is not "up to date".
-        out.state = FindingState::Unknown;
-        out.reason = note.into();
+        verdict.state = FindingState::Unknown;
+        verdict.reason = note.into();
     } else {
-        out.state = FindingState::UpToDate;
-        out.reason = match selected {
+        verdict.state = FindingState::UpToDate;
+        verdict.reason = match selected {
             Some(selected) => selected.explanation.clone(),
             None if running.is_empty() => format!("{tag} is followed by its digest; no pods to compare yet").into(),
             None => format!("{tag} points at the digest the pods run").into(),
@@ -818,16 +819,16 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
         notes.push(format!("not checked: {}", join_missing(&missing)));
     }
     if !notes.is_empty() {
-        out.reason = format!("{}; {}", out.reason, notes.join("; ")).into();
+        verdict.reason = format!("{}; {}", verdict.reason, notes.join("; ")).into();
     }
     let found_something = matches!(
-        out.state,
+        verdict.state,
         FindingState::Outdated | FindingState::DigestDrift | FindingState::BaseOutdated
     );
-    if !out.actionable && found_something {
-        out.reason = format!("{}; report only (update: none)", out.reason).into();
+    if !verdict.actionable && found_something {
+        verdict.reason = format!("{}; report only (update: none)", verdict.reason).into();
     }
-    out
+    verdict
 }
 
 /// Joins what could not be checked; when the tag list and the digest are
