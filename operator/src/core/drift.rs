@@ -414,11 +414,13 @@ struct RepositoryContext<'a> {
 /// searched through a long list for every container.
 const VERDICTS_PER_IMAGE: usize = 8;
 
-/// An image's judgement and the verdicts made from it so far.
+/// An image's judgement and the verdicts made from it so far. The first
+/// verdict is kept inline: most images have only one, and every container
+/// that names the image reads it.
 #[derive(Debug)]
 struct JudgedImage<'a> {
     judgement: ImageJudgement<'a>,
-    verdicts: Vec<(RunningImages, Arc<Verdict>)>,
+    verdicts: SmallVec<[(RunningImages, Arc<Verdict>); 1]>,
 }
 
 impl JudgedImage<'_> {
@@ -546,7 +548,7 @@ impl<'a> Evaluator<'a> {
                 };
                 self.images.push(JudgedImage {
                     judgement,
-                    verdicts: Vec::new(),
+                    verdicts: SmallVec::new(),
                 });
                 self.seen.insert(Arc::clone(image), self.images.len() - 1);
                 self.images.len() - 1
