@@ -187,19 +187,22 @@ fn scenario(spread: Spread) -> Scenario {
                 init: false,
             });
             pod_containers.push(PodContainer {
-                name: format!("c{c}"),
+                name: format!("c{c}").into(),
                 init: false,
                 image_id: Some(format!("{}@{running}", repository_name(repository))),
-                image,
+                image: image.into(),
             });
         }
         containers += count;
-        let pods = vec![PodSnapshot {
+        let mut pod = PodSnapshot {
             name: format!("w{}-pod", workloads.len()),
             node: Some("node-1".into()),
             current_revision: true,
             containers: pod_containers,
-        }];
+        };
+        // As the cluster snapshot hands pods to evaluation.
+        pod.share_template_strings(&template);
+        let pods = vec![pod];
         workloads.push(Workload { template, pods });
     }
     resolve_digests(&mut registry, &rules, &workloads);

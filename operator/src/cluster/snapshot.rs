@@ -114,12 +114,12 @@ impl WorkloadSnapshot {
                 let differs = pod.containers.iter().any(|c| {
                     self.template
                         .iter()
-                        .any(|t| *t.name == c.name && t.init == c.init && *t.image != c.image)
+                        .any(|t| t.name == c.name && t.init == c.init && t.image != c.image)
                 });
                 let containers = pod
                     .containers
                     .iter()
-                    .map(|c| (c.name.as_str(), c.init, c.image.as_str(), c.image_id.as_deref()))
+                    .map(|c| (&*c.name, c.init, &*c.image, c.image_id.as_deref()))
                     .collect();
                 (differs.then_some(pod.name.as_str()), pod.current_revision, containers)
             })
@@ -165,12 +165,16 @@ impl ClusterSnapshot {
                 return;
             };
             let key = WorkloadKey { kind, namespace, name };
+            let template = spec.map(template).unwrap_or_default();
             let mut pods = by_workload.remove(&key).unwrap_or_default();
             pods.sort_by(|a, b| a.name.cmp(&b.name));
+            for pod in &mut pods {
+                pod.share_template_strings(&template);
+            }
             workloads.push(WorkloadSnapshot {
                 uid: meta.uid.clone().unwrap_or_default(),
                 labels: meta.labels.clone().unwrap_or_default(),
-                template: spec.map(template).unwrap_or_default(),
+                template,
                 pull_secrets: spec
                     .and_then(|s| s.image_pull_secrets.as_ref())
                     .map(|secrets| {
@@ -280,9 +284,9 @@ fn pod_snapshot(pod: &Pod, current_revision: bool) -> PodSnapshot {
                 .get(&(c.init, &*c.name))
                 .filter(|id| !id.is_empty())
                 .map(|id| (*id).to_owned()),
-            name: c.name.to_string(),
+            name: c.name,
             init: c.init,
-            image: c.image.to_string(),
+            image: c.image,
         })
         .collect();
     PodSnapshot {

@@ -58,17 +58,43 @@ pub struct PodSnapshot {
     pub containers: Vec<PodContainer>,
 }
 
-/// One container of a pod.
+/// One container of a pod. Name and image are usually the template's own
+/// strings, shared (see [`PodSnapshot::share_template_strings`]), so that
+/// evaluation compares them by address instead of reading them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodContainer {
     /// Container name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Whether it is an init container.
     pub init: bool,
     /// The image the pod's spec names.
-    pub image: String,
+    pub image: Arc<str>,
     /// `status.containerStatuses[].imageID`, once the image is pulled.
     pub image_id: Option<String>,
+}
+
+impl PodSnapshot {
+    /// Makes containers that match a template container (same name, kind
+    /// and image, as in every pod a rollout has reached) share its strings.
+    pub fn share_template_strings(&mut self, template: &[TemplateContainer]) {
+        for container in &mut self.containers {
+            let same = template
+                .iter()
+                .find(|t| t.init == container.init && same_text(&t.name, &container.name));
+            if let Some(same) = same {
+                container.name = Arc::clone(&same.name);
+                if same_text(&same.image, &container.image) {
+                    container.image = Arc::clone(&same.image);
+                }
+            }
+        }
+    }
+}
+
+/// Whether two shared strings are equal, by address first: the pods'
+/// strings are usually the template's own, and then neither is read.
+fn same_text(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
 }
 
 /// What the registry says about one tag.
@@ -577,7 +603,9 @@ fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> Runnin
     let mut running: RunningImages = pods
         .iter()
         .flat_map(|pod| pod.containers.iter())
-        .filter(|c| c.name == *container.name && c.init == container.init && c.image == *container.image)
+        .filter(|c| {
+            c.init == container.init && same_text(&c.name, &container.name) && same_text(&c.image, &container.image)
+        })
         .filter_map(|c| c.image_id.as_deref().and_then(RunningImage::parse))
         .collect();
     running.sort_unstable();
@@ -933,8 +961,8 @@ fn injected_sidecars(
         let images: BTreeSet<(&str, bool)> = pods
             .iter()
             .flat_map(|pod| pod.containers.iter())
-            .filter(|c| &c.name == name)
-            .map(|c| (c.image.as_str(), c.init))
+            .filter(|c| *c.name == **name)
+            .map(|c| (&*c.image, c.init))
             .collect();
         for (image, init) in images {
             let container = TemplateContainer {
@@ -956,18 +984,18 @@ fn pod_drift(template: &[TemplateContainer], pods: &[PodSnapshot]) -> Vec<PodFin
         for container in &pod.containers {
             let Some(wanted) = template
                 .iter()
-                .find(|c| *c.name == container.name && c.init == container.init)
+                .find(|c| c.init == container.init && same_text(&c.name, &container.name))
             else {
                 continue;
             };
-            if *wanted.image == container.image {
+            if same_text(&wanted.image, &container.image) {
                 continue;
             }
             drift.push(PodFinding {
                 pod: pod.name.clone(),
-                container: container.name.clone(),
+                container: container.name.to_string(),
                 init: container.init,
-                image: container.image.clone(),
+                image: container.image.to_string(),
                 template_image: wanted.image.to_string(),
                 running_digest: container
                     .image_id

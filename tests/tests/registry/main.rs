@@ -266,7 +266,7 @@ async fn a_pod_running_a_platform_manifest_runs_the_tags_index() {
             containers: vec![PodContainer {
                 name: "app".into(),
                 init: false,
-                image: image.clone(),
+                image: image.as_str().into(),
                 image_id: Some(format!("{}/acme/app@{digest}", registry.addr)),
             }],
         })
@@ -275,10 +275,10 @@ async fn a_pod_running_a_platform_manifest_runs_the_tags_index() {
     let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
     let findings = evaluate_one("app", image.clone(), &pods, &rules, &facts, true);
     assert_eq!(
-        findings.containers[0].state,
+        findings.containers[0].verdict.state,
         FindingState::UpToDate,
         "{}",
-        findings.containers[0].reason
+        findings.containers[0].verdict.reason
     );
 }
 
@@ -360,9 +360,9 @@ async fn an_unreachable_registry_makes_findings_unknown_never_up_to_date() {
     let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
     let findings = evaluate_one("web", image, &[], &rules, &facts, true);
     let web = &findings.containers[0];
-    assert_eq!(web.state, FindingState::Unknown);
+    assert_eq!(web.verdict.state, FindingState::Unknown);
     assert_eq!(
-        web.reason.as_ref(),
+        web.verdict.reason.as_ref(),
         format!("tags and the digest of 1.4.0 unknown (registry {host} cannot be reached: connection failed)")
     );
     let health = &resolver.stats().health()[&host];
@@ -599,16 +599,21 @@ async fn min_age_reads_build_times_only_for_the_newest_candidates() {
     )
     .await;
     let soak = &findings.containers[0];
-    assert_eq!(soak.state, FindingState::Outdated);
+    assert_eq!(soak.verdict.state, FindingState::Outdated);
     assert!(
-        soak.candidate.as_ref().is_some_and(|c| c.tag() == Some("1.2.0")),
+        soak.verdict
+            .candidate
+            .as_ref()
+            .is_some_and(|c| c.tag() == Some("1.2.0")),
         "1.3.0 is a day old: {}",
-        soak.reason
+        soak.verdict.reason
     );
     assert!(
-        soak.reason.contains("passed over 1.3.0 (built 1d ago, minAge 3d)"),
+        soak.verdict
+            .reason
+            .contains("passed over 1.3.0 (built 1d ago, minAge 3d)"),
         "{}",
-        soak.reason
+        soak.verdict.reason
     );
     // 1.0.0 (in use), then 1.3.0, 1.2.0, 1.1.0 for their build times: 1.1.0
     // is never needed, so at most four HEADs.
@@ -821,8 +826,12 @@ async fn min_age_keeps_reading_build_times_past_many_young_candidates() {
     .await;
     let young = &findings.containers[0];
     assert!(
-        young.candidate.as_ref().is_some_and(|c| c.tag() == Some("1.1.0")),
+        young
+            .verdict
+            .candidate
+            .as_ref()
+            .is_some_and(|c| c.tag() == Some("1.1.0")),
         "four newer tags are a day old; 1.1.0 has soaked: {}",
-        young.reason
+        young.verdict.reason
     );
 }

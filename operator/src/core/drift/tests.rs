@@ -720,3 +720,36 @@ proptest! {
         prop_assert_eq!(RunningImage::parse(&image_id), image_id_by_last_at(&image_id));
     }
 }
+
+#[test]
+fn pods_share_the_template_strings_they_match_and_keep_their_own_otherwise() {
+    let template = [
+        container("web", "nginx:1.29.8-alpine"),
+        container("app", "ghcr.io/acme/storefront:2.14.1"),
+    ];
+    let mut edited = pod(
+        "web-7c9d-1",
+        &[
+            ("web", "nginx:1.29.8-alpine", "1.29.8"),
+            ("app", "ghcr.io/acme/storefront:2.14.2", "2.14.2"),
+            ("istio-proxy", "docker.io/istio/proxyv2:1.24.1", "proxy"),
+        ],
+    );
+    edited.share_template_strings(&template);
+    let [web, app, proxy] = &edited.containers[..] else {
+        panic!("three containers");
+    };
+    assert!(Arc::ptr_eq(&web.name, &template[0].name) && Arc::ptr_eq(&web.image, &template[0].image));
+    assert!(Arc::ptr_eq(&app.name, &template[1].name));
+    assert!(!Arc::ptr_eq(&app.image, &template[1].image));
+    assert_eq!(&*proxy.name, "istio-proxy");
+
+    // Sharing changes nothing evaluation sees: the hand edit is reported.
+    let findings = World::storefront().evaluate(&template, &[edited]);
+    let drifted: Vec<(&str, &str)> = findings
+        .pods
+        .iter()
+        .map(|p| (p.container.as_str(), p.image.as_str()))
+        .collect();
+    assert_eq!(drifted, [("app", "ghcr.io/acme/storefront:2.14.2")]);
+}
