@@ -28,6 +28,7 @@ use refit::{
             EvaluationContext, Evaluator, NodeSnapshot, PodContainer, PodSnapshot, RegistryFacts, RuntimeBaselines,
             TagFacts, TemplateContainer,
         },
+        intern::Interner,
         policy::{CompiledRule, ImageRules},
         reference::Digest,
         selection::{RolledBackTags, select},
@@ -165,6 +166,7 @@ fn scenario(spread: Spread) -> Scenario {
     }
 
     let mut workloads = Vec::new();
+    let mut interner = Interner::default();
     let mut containers = 0;
     while containers < CONTAINERS {
         let count = (1 + rng.next(3)).min(CONTAINERS - containers);
@@ -181,28 +183,29 @@ fn scenario(spread: Spread) -> Scenario {
             } else {
                 digest_for(repository, &tag)
             };
+            // Every string goes through one interner, as in the cluster
+            // snapshot that hands workloads to evaluation.
+            let name = interner.intern(&format!("c{c}"));
+            let image = interner.intern(&image);
             template.push(TemplateContainer {
-                name: format!("c{c}").into(),
-                image: image.as_str().into(),
+                name: name.clone(),
+                image: image.clone(),
                 init: false,
             });
             pod_containers.push(PodContainer {
-                name: format!("c{c}").into(),
+                name,
                 init: false,
-                image_id: Some(format!("{}@{running}", repository_name(repository))),
-                image: image.into(),
+                image_id: Some(interner.intern(&format!("{}@{running}", repository_name(repository)))),
+                image,
             });
         }
         containers += count;
-        let mut pod = PodSnapshot {
+        let pods = vec![PodSnapshot {
             name: format!("w{}-pod", workloads.len()),
             node: Some("node-1".into()),
             current_revision: true,
             containers: pod_containers,
-        };
-        // As the cluster snapshot hands pods to evaluation.
-        pod.share_template_strings(&template);
-        let pods = vec![pod];
+        }];
         workloads.push(Workload { template, pods });
     }
     resolve_digests(&mut registry, &rules, &workloads);

@@ -28,6 +28,7 @@ use crate::{
     core::{
         drift::{NodeSnapshot, PodContainer, PodSnapshot, TemplateContainer},
         governance::Labels,
+        intern::Interner,
     },
 };
 
@@ -153,10 +154,14 @@ impl ClusterSnapshot {
     /// Reads the stores.
     pub fn read(stores: &Stores) -> ClusterSnapshot {
         let mut by_workload: HashMap<WorkloadKey, Vec<PodSnapshot>> = HashMap::new();
+        let mut interner = Interner::default();
         let joiner = super::join::Joiner::new(stores);
         for pod in stores.pods.state() {
             if let Some((key, current)) = joiner.join(&pod) {
-                by_workload.entry(key).or_default().push(pod_snapshot(&pod, current));
+                by_workload
+                    .entry(key)
+                    .or_default()
+                    .push(pod_snapshot(&pod, current, &mut interner));
             }
         }
         let mut workloads = Vec::new();
@@ -165,12 +170,9 @@ impl ClusterSnapshot {
                 return;
             };
             let key = WorkloadKey { kind, namespace, name };
-            let template = spec.map(template).unwrap_or_default();
+            let template = spec.map(|spec| template(spec, &mut interner)).unwrap_or_default();
             let mut pods = by_workload.remove(&key).unwrap_or_default();
             pods.sort_by(|a, b| a.name.cmp(&b.name));
-            for pod in &mut pods {
-                pod.share_template_strings(&template);
-            }
             workloads.push(WorkloadSnapshot {
                 uid: meta.uid.clone().unwrap_or_default(),
                 labels: meta.labels.clone().unwrap_or_default(),
@@ -246,19 +248,21 @@ impl ClusterSnapshot {
     }
 }
 
-fn template(spec: &PodSpec) -> Vec<TemplateContainer> {
+/// The containers a pod spec names, with interned strings (see
+/// [`Interner`]).
+fn template(spec: &PodSpec, interner: &mut Interner) -> Vec<TemplateContainer> {
     let main = spec.containers.iter().map(|c| (c, false));
     let init = spec.init_containers.iter().flatten().map(|c| (c, true));
     main.chain(init)
         .map(|(c, init)| TemplateContainer {
-            name: c.name.as_str().into(),
-            image: c.image.as_deref().unwrap_or_default().into(),
+            name: interner.intern(&c.name),
+            image: interner.intern(c.image.as_deref().unwrap_or_default()),
             init,
         })
         .collect()
 }
 
-fn pod_snapshot(pod: &Pod, current_revision: bool) -> PodSnapshot {
+fn pod_snapshot(pod: &Pod, current_revision: bool, interner: &mut Interner) -> PodSnapshot {
     let status = pod.status.as_ref();
     let image_ids: BTreeMap<(bool, &str), &str> = status
         .and_then(|s| s.container_statuses.as_ref())
@@ -276,14 +280,14 @@ fn pod_snapshot(pod: &Pod, current_revision: bool) -> PodSnapshot {
     let containers = pod
         .spec
         .as_ref()
-        .map(template)
+        .map(|spec| template(spec, interner))
         .unwrap_or_default()
         .into_iter()
         .map(|c| PodContainer {
             image_id: image_ids
                 .get(&(c.init, &*c.name))
                 .filter(|id| !id.is_empty())
-                .map(|id| (*id).to_owned()),
+                .map(|id| interner.intern(id)),
             name: c.name,
             init: c.init,
             image: c.image,

@@ -58,9 +58,10 @@ pub struct PodSnapshot {
     pub containers: Vec<PodContainer>,
 }
 
-/// One container of a pod. Name and image are usually the template's own
-/// strings, shared (see [`PodSnapshot::share_template_strings`]), so that
-/// evaluation compares them by address instead of reading them.
+/// One container of a pod. The cluster snapshot interns its strings
+/// ([`super::intern::Interner`]): name and image are then the template's
+/// own strings, compared by address, and the image ID is shared by every
+/// pod that runs the same image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodContainer {
     /// Container name.
@@ -70,29 +71,11 @@ pub struct PodContainer {
     /// The image the pod's spec names.
     pub image: Arc<str>,
     /// `status.containerStatuses[].imageID`, once the image is pulled.
-    pub image_id: Option<String>,
+    pub image_id: Option<Arc<str>>,
 }
 
-impl PodSnapshot {
-    /// Makes containers that match a template container (same name, kind
-    /// and image, as in every pod a rollout has reached) share its strings.
-    pub fn share_template_strings(&mut self, template: &[TemplateContainer]) {
-        for container in &mut self.containers {
-            let same = template
-                .iter()
-                .find(|t| t.init == container.init && same_text(&t.name, &container.name));
-            if let Some(same) = same {
-                container.name = Arc::clone(&same.name);
-                if same_text(&same.image, &container.image) {
-                    container.image = Arc::clone(&same.image);
-                }
-            }
-        }
-    }
-}
-
-/// Whether two shared strings are equal, by address first: the pods'
-/// strings are usually the template's own, and then neither is read.
+/// Whether two shared strings are equal, by address first: interned, the
+/// pods' strings are the template's own, and then neither is read.
 fn same_text(a: &Arc<str>, b: &Arc<str>) -> bool {
     Arc::ptr_eq(a, b) || a == b
 }

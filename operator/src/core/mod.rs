@@ -7,6 +7,7 @@
 pub mod drift;
 pub mod duration;
 pub mod governance;
+pub mod intern;
 pub mod planning;
 pub mod policy;
 pub mod reference;

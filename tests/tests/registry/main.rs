@@ -267,7 +267,7 @@ async fn a_pod_running_a_platform_manifest_runs_the_tags_index() {
                 name: "app".into(),
                 init: false,
                 image: image.as_str().into(),
-                image_id: Some(format!("{}/acme/app@{digest}", registry.addr)),
+                image_id: Some(format!("{}/acme/app@{digest}", registry.addr).into()),
             }],
         })
         .collect();

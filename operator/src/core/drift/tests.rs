@@ -121,7 +121,7 @@ fn pod(name: &str, containers: &[(&str, &str, &str)]) -> PodSnapshot {
                 name: (*container).into(),
                 init: false,
                 image: (*image).into(),
-                image_id: Some(format!("docker.io/library/nginx@{}", digest(seed))),
+                image_id: Some(format!("docker.io/library/nginx@{}", digest(seed)).into()),
             })
             .collect(),
     }
@@ -281,7 +281,7 @@ fn a_platform_manifest_of_the_tags_index_is_the_same_image() {
 #[test]
 fn bare_image_ids_compare_with_config_digests_or_stay_unknown() {
     let mut running = pod("web-1", &[("web", "nginx:1.31.4-alpine", "unused")]);
-    running.containers[0].image_id = Some(digest("config").to_string());
+    running.containers[0].image_id = Some(digest("config").to_string().into());
     let known = TagFacts {
         config_digests: vec![digest("config")],
         ..points_at("1.31.4")
@@ -722,31 +722,51 @@ proptest! {
 }
 
 #[test]
-fn pods_share_the_template_strings_they_match_and_keep_their_own_otherwise() {
+fn interned_strings_give_the_same_findings_as_separate_ones() {
     let template = [
         container("web", "nginx:1.29.8-alpine"),
         container("app", "ghcr.io/acme/storefront:2.14.1"),
     ];
-    let mut edited = pod(
-        "web-7c9d-1",
-        &[
-            ("web", "nginx:1.29.8-alpine", "1.29.8"),
-            ("app", "ghcr.io/acme/storefront:2.14.2", "2.14.2"),
-            ("istio-proxy", "docker.io/istio/proxyv2:1.24.1", "proxy"),
-        ],
-    );
-    edited.share_template_strings(&template);
-    let [web, app, proxy] = &edited.containers[..] else {
-        panic!("three containers");
-    };
-    assert!(Arc::ptr_eq(&web.name, &template[0].name) && Arc::ptr_eq(&web.image, &template[0].image));
-    assert!(Arc::ptr_eq(&app.name, &template[1].name));
-    assert!(!Arc::ptr_eq(&app.image, &template[1].image));
-    assert_eq!(&*proxy.name, "istio-proxy");
+    let pods = [
+        pod("web-7c9d-1", &[("web", "nginx:1.29.8-alpine", "1.29.8")]),
+        pod(
+            "web-7c9d-2",
+            &[
+                ("web", "nginx:1.29.8-alpine", "1.29.8 rebuilt"),
+                ("app", "ghcr.io/acme/storefront:2.14.2", "2.14.2"),
+                ("istio-proxy", "docker.io/istio/proxyv2:1.24.1", "proxy"),
+            ],
+        ),
+    ];
+    // What the cluster snapshot does: every string through one interner.
+    let mut interner = crate::core::intern::Interner::default();
+    let interned_template: Vec<TemplateContainer> = template
+        .iter()
+        .map(|c| TemplateContainer {
+            name: interner.intern(&c.name),
+            image: interner.intern(&c.image),
+            init: c.init,
+        })
+        .collect();
+    let mut interned_pods = pods.clone();
+    for container in interned_pods.iter_mut().flat_map(|p| &mut p.containers) {
+        container.name = interner.intern(&container.name);
+        container.image = interner.intern(&container.image);
+        container.image_id = container.image_id.as_deref().map(|id| interner.intern(id));
+    }
+    assert!(Arc::ptr_eq(
+        &interned_pods[0].containers[0].image,
+        &interned_template[0].image
+    ));
 
-    // Sharing changes nothing evaluation sees: the hand edit is reported.
-    let findings = World::storefront().evaluate(&template, &[edited]);
-    let drifted: Vec<(&str, &str)> = findings
+    let world = World::storefront()
+        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
+        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let separate = world.evaluate(&template, &pods);
+    let interned = world.evaluate(&interned_template, &interned_pods);
+    assert_eq!(separate, interned);
+    // The hand edit is reported either way.
+    let drifted: Vec<(&str, &str)> = interned
         .pods
         .iter()
         .map(|p| (p.container.as_str(), p.image.as_str()))
