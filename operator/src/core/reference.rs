@@ -21,6 +21,8 @@
 
 use std::{fmt, sync::Arc};
 
+use smol_str::SmolStr;
+
 /// Docker Hub's canonical registry name.
 pub const DOCKER_HUB: &str = "docker.io";
 /// Other names of Docker Hub that mean the same registry.
@@ -207,12 +209,15 @@ impl fmt::Display for Digest {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageReference {
     // `registry/repository` in one shared string, because a scan copies the
-    // same references into many findings: a copy is then two reference
-    // counts, not a new string.
+    // same references into many findings: a copy is then one reference
+    // count, not a new string.
     name: Arc<str>,
     /// Where the registry ends in `name` (the `/` after it).
     registry_length: usize,
-    tag: Option<Arc<str>>,
+    // Tags are short (`1.25.3-alpine3.20`): kept inline up to 23 bytes,
+    // they cost no allocation when a scan judges an image or names its
+    // candidate.
+    tag: Option<SmolStr>,
     digest: Option<Digest>,
 }
 
@@ -358,7 +363,7 @@ impl ImageReference {
         Ok(ImageReference {
             name: normalized.into(),
             registry_length,
-            tag: tag.map(Arc::from),
+            tag: tag.map(SmolStr::new),
             digest,
         })
     }
@@ -404,7 +409,7 @@ impl ImageReference {
         ImageReference {
             name: self.name.clone(),
             registry_length: self.registry_length,
-            tag: tag.map(Arc::from),
+            tag: tag.map(SmolStr::new),
             digest,
         }
     }
@@ -414,7 +419,7 @@ impl ImageReference {
     pub fn pinned(&self, digest: Option<Digest>) -> ImageReference {
         let tag = match (&self.tag, &self.digest) {
             (Some(tag), _) => Some(tag.clone()),
-            (None, None) => Some(Arc::from(DEFAULT_TAG)),
+            (None, None) => Some(SmolStr::new_static(DEFAULT_TAG)),
             (None, Some(_)) => None,
         };
         ImageReference {
