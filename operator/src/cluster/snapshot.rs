@@ -354,4 +354,50 @@ mod tests {
         workload.pods[1].containers[0].image_id = Some("docker.io/library/nginx@sha256:bb".into());
         assert_ne!(workload.fingerprint(), one, "a pod running another digest does");
     }
+
+    #[test]
+    fn a_snapshot_shares_one_string_per_distinct_name_image_and_image_id() {
+        use k8s_openapi::api::core::v1::{Container, ContainerStatus, PodStatus};
+        let spec = || PodSpec {
+            containers: vec![Container {
+                name: "web".into(),
+                image: Some("nginx:1.29.8-alpine".into()),
+                ..Container::default()
+            }],
+            ..PodSpec::default()
+        };
+        let pod = |name: &str, digest: &str| Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(spec()),
+            status: Some(PodStatus {
+                container_statuses: Some(vec![ContainerStatus {
+                    name: "web".into(),
+                    image_id: format!("docker.io/library/nginx@sha256:{}", digest.repeat(32)),
+                    ..ContainerStatus::default()
+                }]),
+                ..PodStatus::default()
+            }),
+        };
+        let mut interner = Interner::default();
+        let template = template(&spec(), &mut interner);
+        let first = pod_snapshot(&pod("web-1", "aa"), true, &mut interner);
+        let second = pod_snapshot(&pod("web-2", "aa"), true, &mut interner);
+        let rebuilt = pod_snapshot(&pod("web-3", "bb"), true, &mut interner);
+        let [one, two, three] = [&first, &second, &rebuilt].map(|p| &p.containers[0]);
+        assert!(std::sync::Arc::ptr_eq(&one.image, &template[0].image));
+        assert!(std::sync::Arc::ptr_eq(&two.name, &template[0].name));
+        let shared_id = |a: &PodContainer, b: &PodContainer| match (&a.image_id, &b.image_id) {
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        assert!(shared_id(one, two), "two pods at one digest share the image ID");
+        assert!(!shared_id(one, three));
+        assert_eq!(
+            three.image_id.as_deref(),
+            Some(format!("docker.io/library/nginx@sha256:{}", "bb".repeat(32)).as_str())
+        );
+    }
 }

@@ -458,9 +458,6 @@ impl std::str::FromStr for ImageReference {
     }
 }
 
-/// Splits off the registry as Docker does: the first segment is a host when
-/// it looks like one (`.` or `:`, `localhost`, or an uppercase letter, which
-/// a repository path cannot have).
 /// Where `byte` first occurs in `text`. A plain loop: references are
 /// short, and `str::find` prepares a vectorised search that costs more than
 /// it saves on a few dozen bytes (a scan parses every image it meets).
@@ -492,6 +489,9 @@ fn split_at_byte(text: &str, byte: u8) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Splits off the registry as Docker does: the first segment is a host when
+/// it looks like one (`.` or `:`, `localhost`, or an uppercase letter, which
+/// a repository path cannot have).
 fn split_registry(name: &str) -> (Option<&str>, &str) {
     match find_byte(name, b'/').map(|slash| (&name[..slash], &name[slash + 1..])) {
         Some((first, rest))
