@@ -466,8 +466,8 @@ struct TaggedImage<'a> {
     actionable: bool,
     /// The tag's registry facts, or why they are missing.
     facts: Result<&'a TagFacts, String>,
-    /// Version selection: the candidate tag and the explanation, or why
-    /// tags could not be compared; `None` for `update: digest`.
+    /// Version selection's explanation, or why tags could not be
+    /// compared; `None` for `update: digest`.
     selection: Option<Result<SelectionVerdict, String>>,
     /// The candidate reference (pinned when the rule asks and the digest is
     /// known), and whether a change may be proposed for it.
