@@ -74,12 +74,6 @@ pub struct PodContainer {
     pub image_id: Option<Arc<str>>,
 }
 
-/// Whether two shared strings are equal, by address first: interned, the
-/// pods' strings are the template's own, and then neither is read.
-fn same_text(a: &Arc<str>, b: &Arc<str>) -> bool {
-    Arc::ptr_eq(a, b) || a == b
-}
-
 /// What the registry says about one tag.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TagFacts {
@@ -587,7 +581,9 @@ fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> Runnin
         .iter()
         .flat_map(|pod| pod.containers.iter())
         .filter(|c| {
-            c.init == container.init && same_text(&c.name, &container.name) && same_text(&c.image, &container.image)
+            // `Arc<str>` equality compares addresses first: interned, the
+            // pods' strings are the template's own, and neither is read.
+            c.init == container.init && c.name == container.name && c.image == container.image
         })
         .filter_map(|c| c.image_id.as_deref().and_then(RunningImage::parse))
         .collect();
@@ -967,11 +963,11 @@ fn pod_drift(template: &[TemplateContainer], pods: &[PodSnapshot]) -> Vec<PodFin
         for container in &pod.containers {
             let Some(wanted) = template
                 .iter()
-                .find(|c| c.init == container.init && same_text(&c.name, &container.name))
+                .find(|c| c.init == container.init && c.name == container.name)
             else {
                 continue;
             };
-            if same_text(&wanted.image, &container.image) {
+            if wanted.image == container.image {
                 continue;
             }
             drift.push(PodFinding {
