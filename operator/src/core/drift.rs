@@ -249,14 +249,6 @@ pub struct Verdict {
     pub current: Option<ImageReference>,
 }
 
-/// The empty reason a finding starts with, shared: most findings take the
-/// reason of their image's judgement, and a fresh empty one would be an
-/// allocation per container.
-fn no_reason() -> Arc<str> {
-    static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
-    EMPTY.clone()
-}
-
 /// The distinct digests a container's pods run.
 pub type RunningDigests = SmallVec<[Digest; 1]>;
 
@@ -693,7 +685,7 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
         candidate: None,
         change_reason: None,
         actionable: false,
-        reason: no_reason(),
+        reason: Arc::from(""),
         base: None,
         current: None,
     };
@@ -702,6 +694,8 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
             verdict.reason = reason.clone();
             return verdict;
         }
+        // `Evaluator::evaluate` makes no finding for an ungoverned image and
+        // never asks; the verdict still says what is true.
         ImageJudgement::Ungoverned => {
             verdict.reason = "no rule of the policy governs this image".into();
             return verdict;
@@ -886,7 +880,7 @@ fn evaluate_sidecar(
         candidate: None,
         change_reason: None,
         actionable: true,
-        reason: no_reason(),
+        reason: Arc::from(""),
         base: None,
         current: ImageReference::parse(&container.image).ok(),
     };
