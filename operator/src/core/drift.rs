@@ -219,9 +219,9 @@ pub struct ContainerFinding {
     pub injected: bool,
     /// The image as written (for injected sidecars: as the pods run it).
     pub image: Arc<str>,
-    /// The verdict. Containers that name the same image and whose pods run
-    /// the same digests share one: a verdict depends on nothing else, and a
-    /// scan of a large cluster meets each such pair many times.
+    /// The verdict. Containers that name the same image and whose pods
+    /// report the same image IDs share one: a verdict depends on nothing
+    /// else, and a scan of a large cluster meets each such pair many times.
     pub verdict: Arc<Verdict>,
 }
 
@@ -381,8 +381,8 @@ pub fn evaluate(
 
 /// Evaluates the workloads of one scan. What depends only on the image as
 /// written (its reference, rule, version selection and explanation, base
-/// image) is decided once per distinct image; the verdict, which adds the
-/// digests the pods run, once per distinct image and digests. Both are
+/// image) is decided once per distinct image; the verdict, which adds what
+/// the pods run, once per distinct image and reported image IDs. Both are
 /// remembered for the rest of the scan.
 #[derive(Debug)]
 pub struct Evaluator<'a> {
@@ -415,18 +415,40 @@ const VERDICTS_PER_IMAGE: usize = 8;
 #[derive(Debug)]
 struct JudgedImage<'a> {
     judgement: ImageJudgement<'a>,
-    verdicts: SmallVec<[(RunningImages, Arc<Verdict>); 1]>,
+    verdicts: SmallVec<[RememberedVerdict; 1]>,
+}
+
+/// A verdict and the image IDs it was made for. It is found again by those
+/// IDs, not by the digests read from them: the cluster snapshot interns
+/// image IDs, so for every container after the first the lookup compares
+/// addresses and reads no digest at all.
+#[derive(Debug)]
+struct RememberedVerdict {
+    image_ids: SmallVec<[Arc<str>; 1]>,
+    verdict: Arc<Verdict>,
 }
 
 impl JudgedImage<'_> {
-    /// The verdict for pods that run `running`, remembered or made now.
-    fn verdict(&mut self, running: RunningImages) -> Arc<Verdict> {
-        if let Some((_, verdict)) = self.verdicts.iter().find(|(seen, _)| *seen == running) {
-            return Arc::clone(verdict);
+    /// The verdict for pods that report `image_ids`, remembered or made now.
+    fn verdict(&mut self, image_ids: &ReportedImageIds<'_>) -> Arc<Verdict> {
+        let remembered = self.verdicts.iter().find(|remembered| {
+            // `Arc<str>` equality compares addresses before text.
+            remembered.image_ids.len() == image_ids.len()
+                && remembered
+                    .image_ids
+                    .iter()
+                    .zip(image_ids)
+                    .all(|(known, id)| known == *id)
+        });
+        if let Some(remembered) = remembered {
+            return Arc::clone(&remembered.verdict);
         }
-        let verdict = Arc::new(conclude(&running, &self.judgement));
+        let verdict = Arc::new(conclude(&running_images(image_ids), &self.judgement));
         if self.verdicts.len() < VERDICTS_PER_IMAGE {
-            self.verdicts.push((running, Arc::clone(&verdict)));
+            self.verdicts.push(RememberedVerdict {
+                image_ids: image_ids.iter().map(|id| Arc::clone(id)).collect(),
+                verdict: Arc::clone(&verdict),
+            });
         }
         verdict
     }
@@ -502,7 +524,7 @@ impl<'a> Evaluator<'a> {
             .chain(template.iter().filter(|c| c.init));
         for container in containers_then_init {
             if let Some(expected) = baselines.sidecars.get(&*container.name) {
-                let running = running_images(pods, container);
+                let running = running_images(&reported_image_ids(pods, container));
                 findings
                     .containers
                     .push(evaluate_sidecar(container, expected, &running, false));
@@ -512,7 +534,7 @@ impl<'a> Evaluator<'a> {
             if let ImageJudgement::Ungoverned = image.judgement {
                 continue;
             }
-            let verdict = image.verdict(running_images(pods, container));
+            let verdict = image.verdict(&reported_image_ids(pods, container));
             findings.containers.push(ContainerFinding {
                 name: Arc::clone(&container.name),
                 init: container.init,
@@ -567,18 +589,31 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-/// Distinct images the pods run for a template container (sorted).
-fn running_images(pods: &[PodSnapshot], container: &TemplateContainer) -> RunningImages {
-    let mut running: RunningImages = pods
-        .iter()
-        .flat_map(|pod| pod.containers.iter())
-        .filter(|c| {
-            // `Arc<str>` equality compares addresses first: interned, the
-            // pods' strings are the template's own, and neither is read.
-            c.init == container.init && c.name == container.name && c.image == container.image
-        })
-        .filter_map(|c| c.image_id.as_deref().and_then(RunningImage::parse))
-        .collect();
+/// The image IDs a template container's pods report, each once, in text
+/// order. A settled workload reports one; a rollout two.
+type ReportedImageIds<'p> = SmallVec<[&'p Arc<str>; 2]>;
+
+fn reported_image_ids<'p>(pods: &'p [PodSnapshot], container: &TemplateContainer) -> ReportedImageIds<'p> {
+    let mut image_ids = ReportedImageIds::new();
+    let same_container = pods.iter().flat_map(|pod| pod.containers.iter()).filter(|c| {
+        // `Arc<str>` equality compares addresses first: interned, the
+        // pods' strings are the template's own, and neither is read.
+        c.init == container.init && c.name == container.name && c.image == container.image
+    });
+    for image_id in same_container.filter_map(|c| c.image_id.as_ref()) {
+        if !image_ids.contains(&image_id) {
+            image_ids.push(image_id);
+        }
+    }
+    if image_ids.len() > 1 {
+        image_ids.sort_unstable();
+    }
+    image_ids
+}
+
+/// Distinct images the pods run, read from their image IDs (sorted).
+fn running_images(image_ids: &[&Arc<str>]) -> RunningImages {
+    let mut running: RunningImages = image_ids.iter().filter_map(|id| RunningImage::parse(id)).collect();
     running.sort_unstable();
     running.dedup();
     running
@@ -943,7 +978,7 @@ fn injected_sidecars(
                 image: image.into(),
                 init,
             };
-            let running = running_images(pods, &container);
+            let running = running_images(&reported_image_ids(pods, &container));
             findings.push(evaluate_sidecar(&container, expected, &running, true));
         }
     }

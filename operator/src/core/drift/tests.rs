@@ -656,6 +656,50 @@ fn containers_that_run_the_same_image_at_the_same_digest_share_one_verdict() {
 }
 
 #[test]
+fn a_rollouts_two_image_ids_give_one_verdict_whichever_pod_reports_first() {
+    let world = World::storefront()
+        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
+        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let mut evaluator = Evaluator::new(world.context());
+    let web = [container("web", "nginx:1.29.8-alpine")];
+    let old = pod("web-5f4c-1", &[("web", "nginx:1.29.8-alpine", "1.29.8")]);
+    let rebuilt = pod("web-7d9f-1", &[("web", "nginx:1.29.8-alpine", "1.29.8 rebuilt")]);
+    let first = evaluator.evaluate(&web, &[old.clone(), rebuilt.clone()]);
+    let second = evaluator.evaluate(&web, &[rebuilt, old]);
+    assert!(Arc::ptr_eq(&first.containers[0].verdict, &second.containers[0].verdict));
+    let mut both = [digest("1.29.8"), digest("1.29.8 rebuilt")];
+    both.sort();
+    assert_eq!(first.containers[0].verdict.running_digests[..], both);
+}
+
+#[test]
+fn one_digest_reported_in_other_spellings_is_judged_the_same() {
+    let world = World::storefront()
+        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
+        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let context = world.context();
+    let mut evaluator = Evaluator::new(context);
+    let web = [container("web", "nginx:1.29.8-alpine")];
+    // containerd, dockershim and a runtime that reports the short name.
+    let spellings = [
+        format!("docker.io/library/nginx@{}", digest("1.29.8")),
+        format!("docker-pullable://nginx@{}", digest("1.29.8")),
+        format!("nginx@{}", digest("1.29.8")),
+    ];
+    let mut verdicts = Vec::new();
+    for image_id in &spellings {
+        let mut pods = [pod("web-7d9f-1", &[("web", "nginx:1.29.8-alpine", "unused")])];
+        pods[0].containers[0].image_id = Some(image_id.as_str().into());
+        let shared = evaluator.evaluate(&web, &pods);
+        assert_eq!(shared, evaluate(&web, &pods, &context), "reported as {image_id}");
+        verdicts.push(shared.containers[0].verdict.clone());
+    }
+    assert!(verdicts.iter().all(|v| **v == *verdicts[0]));
+    assert_eq!(verdicts[0].state, FindingState::Outdated);
+    assert_eq!(verdicts[0].running_digests[..], [digest("1.29.8")]);
+}
+
+#[test]
 fn an_image_seen_at_many_digests_is_judged_as_if_each_were_alone() {
     let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
     let context = world.context();
