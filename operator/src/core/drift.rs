@@ -19,6 +19,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
+use smol_str::SmolStr;
 
 use super::{
     FastMap,
@@ -115,7 +116,9 @@ pub struct RepositoryFacts {
     /// The tag list, or why it is unknown; `None` when it was not fetched.
     pub tags: Option<Result<TagIndex, String>>,
     /// Facts about individual tags (those in use and their candidates).
-    pub tag_facts: FastMap<String, Result<TagFacts, String>>,
+    /// Tags are short and kept inline in the keys, so a lookup compares
+    /// them without following a pointer.
+    pub tag_facts: FastMap<SmolStr, Result<TagFacts, String>>,
 }
 
 impl RegistryFacts {
@@ -130,7 +133,7 @@ impl RegistryFacts {
             .entry(repository.to_owned())
             .or_default()
             .tag_facts
-            .insert(tag.to_owned(), facts);
+            .insert(SmolStr::new(tag), facts);
     }
 
     /// The facts of one repository.
@@ -389,10 +392,17 @@ pub struct Evaluator<'a> {
     context: EvaluationContext<'a>,
     /// Image as written → position in `images`.
     seen: FastMap<Arc<str>, usize>,
+    /// The same, by the address of the string `seen` holds for each image
+    /// (so an address cannot be reused while the scan runs). The cluster
+    /// snapshot interns images: every container that names an image then
+    /// names it with that string, and is found here without hashing it.
+    seen_at: FastMap<usize, usize>,
     images: Vec<JudgedImage<'a>>,
     /// What the context holds for each repository met so far: a scan meets
     /// a repository under many tags, and the rule lookup matches globs.
     repositories: FastMap<String, RepositoryContext<'a>>,
+    /// Where explanations are written before they are shared.
+    text: String,
 }
 
 /// What the evaluation context holds for one repository.
@@ -432,13 +442,12 @@ impl JudgedImage<'_> {
     /// The verdict for pods that report `image_ids`, remembered or made now.
     fn verdict(&mut self, image_ids: &ReportedImageIds<'_>) -> Arc<Verdict> {
         let remembered = self.verdicts.iter().find(|remembered| {
-            // `Arc<str>` equality compares addresses before text.
             remembered.image_ids.len() == image_ids.len()
                 && remembered
                     .image_ids
                     .iter()
                     .zip(image_ids)
-                    .all(|(known, id)| known == *id)
+                    .all(|(known, id)| same_text(known, id))
         });
         if let Some(remembered) = remembered {
             return Arc::clone(&remembered.verdict);
@@ -490,8 +499,9 @@ struct TaggedImage<'a> {
 #[derive(Debug)]
 struct SelectionVerdict {
     explanation: Arc<str>,
-    /// Set when the tag could not be compared at all.
-    incomparable: Option<String>,
+    /// Whether the tag could not be compared at all: then the explanation
+    /// is worth a word even when the main finding is something else.
+    incomparable: bool,
 }
 
 #[derive(Debug)]
@@ -508,8 +518,10 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             context,
             seen: FastMap::default(),
+            seen_at: FastMap::default(),
             images: Vec::new(),
             repositories: FastMap::default(),
+            text: String::with_capacity(256),
         }
     }
 
@@ -520,11 +532,12 @@ impl<'a> Evaluator<'a> {
         let baselines = self.context.baselines;
         let containers_then_init = template
             .iter()
-            .filter(|c| !c.init)
-            .chain(template.iter().filter(|c| c.init));
-        for container in containers_then_init {
+            .enumerate()
+            .filter(|(_, c)| !c.init)
+            .chain(template.iter().enumerate().filter(|(_, c)| c.init));
+        for (position, container) in containers_then_init {
             if let Some(expected) = baselines.sidecars.get(&*container.name) {
-                let running = running_images(&reported_image_ids(pods, container));
+                let running = running_images(&reported_image_ids(pods, container, position));
                 findings
                     .containers
                     .push(evaluate_sidecar(container, expected, &running, false));
@@ -534,7 +547,7 @@ impl<'a> Evaluator<'a> {
             if let ImageJudgement::Ungoverned = image.judgement {
                 continue;
             }
-            let verdict = image.verdict(&reported_image_ids(pods, container));
+            let verdict = image.verdict(&reported_image_ids(pods, container, position));
             findings.containers.push(ContainerFinding {
                 name: Arc::clone(&container.name),
                 init: container.init,
@@ -551,13 +564,17 @@ impl<'a> Evaluator<'a> {
 
     /// The image's judgement, made now if this is its first appearance.
     fn judged(&mut self, image: &Arc<str>) -> &mut JudgedImage<'a> {
+        let address = Arc::as_ptr(image).cast::<u8>() as usize;
+        if let Some(&position) = self.seen_at.get(&address) {
+            return &mut self.images[position];
+        }
         let position = match self.seen.get(image) {
             Some(&position) => position,
             None => {
                 let judgement = match ImageReference::parse(image) {
                     Ok(reference) => {
                         let repository = self.repository(reference.name());
-                        judge(reference, repository, &self.context)
+                        judge(reference, repository, &self.context, &mut self.text)
                     }
                     Err(error) => {
                         ImageJudgement::Unreadable(format!("the image reference cannot be read: {error}").into())
@@ -567,8 +584,10 @@ impl<'a> Evaluator<'a> {
                     judgement,
                     verdicts: SmallVec::new(),
                 });
-                self.seen.insert(Arc::clone(image), self.images.len() - 1);
-                self.images.len() - 1
+                let position = self.images.len() - 1;
+                self.seen.insert(Arc::clone(image), position);
+                self.seen_at.insert(address, position);
+                position
             }
         };
         &mut self.images[position]
@@ -593,15 +612,25 @@ impl<'a> Evaluator<'a> {
 /// order. A settled workload reports one; a rollout two.
 type ReportedImageIds<'p> = SmallVec<[&'p Arc<str>; 2]>;
 
-fn reported_image_ids<'p>(pods: &'p [PodSnapshot], container: &TemplateContainer) -> ReportedImageIds<'p> {
+/// What the pods report for the template's container at `position` while
+/// they run the image it names (a pod that runs another image is a pod
+/// finding, not this container's).
+fn reported_image_ids<'p>(
+    pods: &'p [PodSnapshot],
+    container: &TemplateContainer,
+    position: usize,
+) -> ReportedImageIds<'p> {
     let mut image_ids = ReportedImageIds::new();
-    let same_container = pods.iter().flat_map(|pod| pod.containers.iter()).filter(|c| {
-        // `Arc<str>` equality compares addresses first: interned, the
-        // pods' strings are the template's own, and neither is read.
-        c.init == container.init && c.name == container.name && c.image == container.image
-    });
-    for image_id in same_container.filter_map(|c| c.image_id.as_ref()) {
-        if !image_ids.contains(&image_id) {
+    let counterparts = pods
+        .iter()
+        .filter_map(|pod| counterpart(&pod.containers, container, position));
+    for same in counterparts {
+        if !same_text(&same.image, &container.image) {
+            continue;
+        }
+        if let Some(image_id) = &same.image_id
+            && !image_ids.iter().any(|known| same_text(known, image_id))
+        {
             image_ids.push(image_id);
         }
     }
@@ -609,6 +638,54 @@ fn reported_image_ids<'p>(pods: &'p [PodSnapshot], container: &TemplateContainer
         image_ids.sort_unstable();
     }
     image_ids
+}
+
+/// The container of `containers` with the name (and kind) of `wanted`,
+/// which stands at `position` in its own list. Pods list their template's
+/// containers in its order, so that position is looked at first; a
+/// container injected ahead of it moves it, and then it is searched for.
+fn counterpart<'c, C, W>(containers: &'c [C], wanted: &W, position: usize) -> Option<&'c C>
+where
+    C: NamedContainer,
+    W: NamedContainer,
+{
+    let same = |c: &&C| c.init() == wanted.init() && same_text(c.name(), wanted.name());
+    containers
+        .get(position)
+        .filter(same)
+        .or_else(|| containers.iter().find(same))
+}
+
+/// Whether two shared strings say the same. Interned strings (see
+/// [`super::intern::Interner`]) are equal exactly when they are one string,
+/// which the address tells without reading either; `Arc`'s own `==`
+/// always compares the text.
+fn same_text(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
+/// Template and pod containers alike: what identifies a container in a pod.
+trait NamedContainer {
+    fn name(&self) -> &Arc<str>;
+    fn init(&self) -> bool;
+}
+
+impl NamedContainer for TemplateContainer {
+    fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+    fn init(&self) -> bool {
+        self.init
+    }
+}
+
+impl NamedContainer for PodContainer {
+    fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+    fn init(&self) -> bool {
+        self.init
+    }
 }
 
 /// Distinct images the pods run, read from their image IDs (sorted).
@@ -630,6 +707,7 @@ fn judge<'a>(
     reference: ImageReference,
     repository: RepositoryContext<'a>,
     context: &EvaluationContext<'a>,
+    text: &mut String,
 ) -> ImageJudgement<'a> {
     let Some(rule) = repository.rule else {
         return ImageJudgement::Ungoverned;
@@ -674,8 +752,11 @@ fn judge<'a>(
                 candidate = Some((reference.with_tag_and_digest(Some(candidate_tag), pinned), proposable));
             }
             Some(Ok(SelectionVerdict {
-                explanation: explain(&selection),
-                incomparable: selection_note(&selection),
+                explanation: explain(&selection, text),
+                incomparable: matches!(
+                    selection.outcome,
+                    Outcome::CurrentNotAVersion | Outcome::LevelFinerThanTag
+                ),
             }))
         }
     };
@@ -808,7 +889,7 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
     }
 
     let selected = image.selection.as_ref().and_then(|s| s.as_ref().ok());
-    let incomparable = selected.and_then(|v| v.incomparable.clone());
+    let incomparable = selected.filter(|v| v.incomparable).map(|v| Arc::clone(&v.explanation));
     if let (Some((candidate, proposable)), Some(selected)) = (&image.candidate, selected) {
         verdict.state = FindingState::Outdated;
         if *proposable {
@@ -830,12 +911,12 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
         }
         verdict.reason = drift.into();
         notes.extend(base_outdated);
-        notes.extend(incomparable);
+        notes.extend(incomparable.as_deref().map(str::to_owned));
     } else if let Some(base_outdated) = base_outdated {
         verdict.state = FindingState::BaseOutdated;
         verdict.change_reason = Some(ChangeReason::BaseImageOutdated);
         verdict.reason = base_outdated.into();
-        notes.extend(incomparable);
+        notes.extend(incomparable.as_deref().map(str::to_owned));
     } else if !missing.is_empty() {
         verdict.state = FindingState::Unknown;
         verdict.reason = join_missing(&missing).into();
@@ -844,7 +925,7 @@ fn conclude(running: &[RunningImage], judgement: &ImageJudgement<'_>) -> Verdict
         // The digest is current, but whether a newer version exists could
         // not be told: that is not "up to date".
         verdict.state = FindingState::Unknown;
-        verdict.reason = note.into();
+        verdict.reason = note;
     } else {
         verdict.state = FindingState::UpToDate;
         verdict.reason = match selected {
@@ -883,24 +964,15 @@ fn join_missing(missing: &[String]) -> String {
     missing.join("; ")
 }
 
-/// The selection's explanation, written once into a buffer sized for it
-/// (growing a string piece by piece costs more than the selection).
-fn explain(selection: &Selection<'_>) -> Arc<str> {
+/// The selection's explanation, written into the evaluator's buffer and
+/// copied out once: growing a new string piece by piece for every judged
+/// image costs more than the selection.
+fn explain(selection: &Selection<'_>, text: &mut String) -> Arc<str> {
     use std::fmt::Write as _;
-    let mut text = String::with_capacity(192);
+    text.clear();
     // Writing into a String cannot fail.
     let _ = write!(text, "{selection}");
-    text.into()
-}
-
-/// Whether the tag could be compared at all: if not, the explanation is
-/// worth a word even when the main finding is something else.
-fn selection_note(selection: &Selection<'_>) -> Option<String> {
-    matches!(
-        selection.outcome,
-        Outcome::CurrentNotAVersion | Outcome::LevelFinerThanTag
-    )
-    .then(|| selection.to_string())
+    Arc::from(text.as_str())
 }
 
 fn evaluate_sidecar(
@@ -978,7 +1050,8 @@ fn injected_sidecars(
                 image: image.into(),
                 init,
             };
-            let running = running_images(&reported_image_ids(pods, &container));
+            // Injected: at no position of the template.
+            let running = running_images(&reported_image_ids(pods, &container, usize::MAX));
             findings.push(evaluate_sidecar(&container, expected, &running, true));
         }
     }
@@ -989,14 +1062,11 @@ fn injected_sidecars(
 fn pod_drift(template: &[TemplateContainer], pods: &[PodSnapshot]) -> Vec<PodFinding> {
     let mut drift = Vec::new();
     for pod in pods {
-        for container in &pod.containers {
-            let Some(wanted) = template
-                .iter()
-                .find(|c| c.init == container.init && c.name == container.name)
-            else {
+        for (position, container) in pod.containers.iter().enumerate() {
+            let Some(wanted) = counterpart(template, container, position) else {
                 continue;
             };
-            if wanted.image == container.image {
+            if same_text(&wanted.image, &container.image) {
                 continue;
             }
             drift.push(PodFinding {

@@ -81,18 +81,28 @@ pub fn parse(input: &str) -> Result<Duration, DurationError> {
 /// Formats a duration the way specs write it, largest units first
 /// (`1h30m`, `3d`, `0s`). [`parse`] reads it back to the same value.
 pub fn format(duration: Duration) -> String {
-    let mut seconds = duration.as_secs();
-    if seconds == 0 {
-        return "0s".to_owned();
-    }
-    let mut out = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if seconds >= size {
-            out.push_str(&format!("{}{unit}", seconds / size));
-            seconds %= size;
+    Written(duration).to_string()
+}
+
+/// A duration as specs write it, for `write!` without an intermediate
+/// string (selection explains soak times for every image a scan judges).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written(pub Duration);
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut seconds = self.0.as_secs();
+        if seconds == 0 {
+            return f.write_str("0s");
         }
+        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+            if seconds >= size {
+                write!(f, "{}{unit}", seconds / size)?;
+                seconds %= size;
+            }
+        }
+        Ok(())
     }
-    out
 }
 
 #[cfg(test)]

@@ -325,35 +325,7 @@ impl ImageReference {
             validate_registry(reference, host)?;
         }
         validate_path(reference, path)?;
-        // The normalized name is built in one buffer: every container of a
-        // scan is parsed once, and separate strings for registry and path
-        // would cost more than the checks above.
-        let mut normalized = String::with_capacity(name.len() + DOCKER_HUB.len() + "/library".len() + 1);
-        match registry {
-            Some(host) => {
-                // Host names are case-insensitive; one spelling keeps
-                // lookups (settings, credentials, caches) consistent. A host
-                // recognised only by its uppercase letters keeps them:
-                // lowercased, `MYHOST/app` would print as a Docker Hub path.
-                let recognisable_lowercased =
-                    host.bytes().any(|b| matches!(b, b'.' | b':')) || host.eq_ignore_ascii_case("localhost");
-                normalized.push_str(host);
-                if recognisable_lowercased {
-                    normalized.make_ascii_lowercase();
-                }
-                if DOCKER_HUB_ALIASES.contains(&normalized.as_str()) {
-                    normalized.clear();
-                    normalized.push_str(DOCKER_HUB);
-                }
-            }
-            None => normalized.push_str(DOCKER_HUB),
-        }
-        let registry_length = normalized.len();
-        normalized.push('/');
-        if normalized[..registry_length] == *DOCKER_HUB && find_byte(path, b'/').is_none() {
-            normalized.push_str("library/");
-        }
-        normalized.push_str(path);
+        let (normalized, registry_length) = normalized_name(name, registry, path);
         if normalized.len() > NAME_MAX_LENGTH {
             return Err(ReferenceError::NameTooLong {
                 reference: reference.to_owned(),
@@ -361,7 +333,7 @@ impl ImageReference {
             });
         }
         Ok(ImageReference {
-            name: normalized.into(),
+            name: normalized,
             registry_length,
             tag: tag.map(SmolStr::new),
             digest,
@@ -456,6 +428,48 @@ impl std::str::FromStr for ImageReference {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ImageReference::parse(s)
     }
+}
+
+/// The normalized `registry/repository` and where its registry ends. A
+/// name written in full (a lowercase registry that is not a Docker Hub
+/// alias) is already normal and is shared as written; any other is built
+/// in one buffer. A scan parses every image it meets, and a second string
+/// per image would cost more than the checks.
+fn normalized_name(name: &str, registry: Option<&str>, path: &str) -> (Arc<str>, usize) {
+    if let Some(host) = registry
+        && !host.bytes().any(|b| b.is_ascii_uppercase())
+        && !DOCKER_HUB_ALIASES.contains(&host)
+        && (host != DOCKER_HUB || find_byte(path, b'/').is_some())
+    {
+        return (Arc::from(name), host.len());
+    }
+    let mut normalized = String::with_capacity(name.len() + DOCKER_HUB.len() + "/library".len() + 1);
+    match registry {
+        Some(host) => {
+            // Host names are case-insensitive; one spelling keeps lookups
+            // (settings, credentials, caches) consistent. A host recognised
+            // only by its uppercase letters keeps them: lowercased,
+            // `MYHOST/app` would print as a Docker Hub path.
+            let recognisable_lowercased =
+                host.bytes().any(|b| matches!(b, b'.' | b':')) || host.eq_ignore_ascii_case("localhost");
+            normalized.push_str(host);
+            if recognisable_lowercased {
+                normalized.make_ascii_lowercase();
+            }
+            if DOCKER_HUB_ALIASES.contains(&normalized.as_str()) {
+                normalized.clear();
+                normalized.push_str(DOCKER_HUB);
+            }
+        }
+        None => normalized.push_str(DOCKER_HUB),
+    }
+    let registry_length = normalized.len();
+    normalized.push('/');
+    if normalized[..registry_length] == *DOCKER_HUB && find_byte(path, b'/').is_none() {
+        normalized.push_str("library/");
+    }
+    normalized.push_str(path);
+    (normalized.into(), registry_length)
 }
 
 /// Where `byte` first occurs in `text`. A plain loop: references are

@@ -129,8 +129,8 @@ impl fmt::Display for PassReason {
                 write!(
                     f,
                     "built {} ago, minAge {}",
-                    human_age(*age),
-                    super::duration::format(*min_age)
+                    HumanAge(*age),
+                    super::duration::Written(*min_age)
                 )
             }
             PassReason::AgeUnknown => f.write_str("build time unknown, minAge set"),
@@ -140,12 +140,15 @@ impl fmt::Display for PassReason {
 }
 
 /// Ages as people say them: `2d`, `5h`, `40m`.
-fn human_age(age: Duration) -> String {
-    let seconds = age.as_secs();
-    match seconds {
-        s if s >= 86_400 => format!("{}d", s / 86_400),
-        s if s >= 3_600 => format!("{}h", s / 3_600),
-        s => format!("{}m", s / 60),
+struct HumanAge(Duration);
+
+impl fmt::Display for HumanAge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_secs() {
+            s if s >= 86_400 => write!(f, "{}d", s / 86_400),
+            s if s >= 3_600 => write!(f, "{}h", s / 3_600),
+            s => write!(f, "{}m", s / 60),
+        }
     }
 }
 
@@ -315,12 +318,11 @@ impl fmt::Display for Selection<'_> {
             Outcome::FollowsDigest => return write!(f, "follows the digest of `{}`", self.current),
         }
         if self.passed_over_count > 0 {
-            let listed: Vec<String> = self
-                .passed_over
-                .iter()
-                .map(|p| format!("{} ({})", p.tag, p.reason))
-                .collect();
-            write!(f, "; passed over {}", listed.join(", "))?;
+            f.write_str("; passed over ")?;
+            for (position, passed) in self.passed_over.iter().enumerate() {
+                let separator = if position == 0 { "" } else { ", " };
+                write!(f, "{separator}{} ({})", passed.tag, passed.reason)?;
+            }
             let unlisted = self.passed_over_count - self.passed_over.len();
             if unlisted > 0 {
                 write!(f, " and {unlisted} more")?;

@@ -28,6 +28,7 @@
 use std::{cmp::Ordering, fmt};
 
 use chrono::{DateTime, Utc};
+use smol_str::SmolStr;
 
 use super::FastMap;
 
@@ -297,7 +298,9 @@ pub struct TagInfo {
 #[derive(Debug, Clone)]
 pub(crate) struct IndexedTag {
     pub(crate) precedence: Precedence,
-    pub(crate) tag: Box<str>,
+    /// Inline up to 23 bytes, as nearly every tag is: selection and its
+    /// explanation read tags without following a pointer.
+    pub(crate) tag: SmolStr,
     pub(crate) created: Option<DateTime<Utc>>,
 }
 
@@ -307,7 +310,8 @@ pub(crate) struct IndexedTag {
 #[derive(Debug, Clone, Default)]
 pub struct TagIndex {
     /// Variant → families of that variant by (`v` prefix, precision).
-    families: FastMap<Box<str>, Vec<Family>>,
+    /// Variants are short and kept inline in the keys.
+    families: FastMap<SmolStr, Vec<Family>>,
     total: usize,
 }
 
@@ -384,7 +388,7 @@ impl Family {
 impl TagIndex {
     /// Indexes a repository's tags. Duplicate tags are kept once.
     pub fn new(tags: impl IntoIterator<Item = TagInfo>) -> TagIndex {
-        let mut families: FastMap<Box<str>, Vec<Family>> = FastMap::default();
+        let mut families: FastMap<SmolStr, Vec<Family>> = FastMap::default();
         let mut total = 0;
         for TagInfo { tag, created } in tags {
             total += 1;
@@ -394,7 +398,7 @@ impl TagIndex {
             let precedence = version.precedence();
             let (v_prefix, precision) = (version.v_prefix, version.precision);
             if !families.contains_key(version.variant) {
-                families.insert(version.variant.into(), Vec::new());
+                families.insert(SmolStr::new(version.variant), Vec::new());
             }
             let Some(groups) = families.get_mut(version.variant) else {
                 continue;
@@ -418,7 +422,7 @@ impl TagIndex {
             };
             group.tags.push(IndexedTag {
                 precedence,
-                tag: tag.into_boxed_str(),
+                tag: SmolStr::new(tag),
                 created,
             });
         }

@@ -486,6 +486,49 @@ fn containers_come_before_init_containers() {
 }
 
 #[test]
+fn a_container_injected_ahead_of_the_templates_does_not_hide_what_they_run() {
+    let world = World::storefront()
+        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
+        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let template = [
+        container("web", "nginx:1.29.8-alpine"),
+        container("app", "ghcr.io/acme/storefront:2.14.1"),
+    ];
+    let in_order = pod(
+        "web-7c9d-1",
+        &[
+            ("web", "nginx:1.29.8-alpine", "1.29.8 rebuilt"),
+            ("app", "ghcr.io/acme/storefront:2.14.2", "2.14.2"),
+        ],
+    );
+    // A mesh that puts its proxy first moves every template container one
+    // place down; the same pod must read the same.
+    let mut shifted = in_order.clone();
+    shifted.containers.insert(
+        0,
+        PodContainer {
+            name: "linkerd-proxy".into(),
+            init: false,
+            image: "cr.l5d.io/linkerd/proxy:edge-25.4.1".into(),
+            image_id: Some(format!("cr.l5d.io/linkerd/proxy@{}", digest("proxy")).into()),
+        },
+    );
+    let expected = world.evaluate(&template, &[in_order]);
+    let found = world.evaluate(&template, &[shifted]);
+    assert_eq!(found, expected);
+    assert_eq!(
+        found.containers[0].verdict.running_digests[..],
+        [digest("1.29.8 rebuilt")]
+    );
+    let drifted: Vec<(&str, &str)> = found
+        .pods
+        .iter()
+        .map(|p| (p.container.as_str(), p.image.as_str()))
+        .collect();
+    assert_eq!(drifted, [("app", "ghcr.io/acme/storefront:2.14.2")]);
+}
+
+#[test]
 fn pods_off_their_template_are_drift_with_the_likely_cause() {
     let world = World::storefront().tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
     let mut stuck = pod("web-old-1", &[("web", "nginx:1.30.4-alpine", "1.30.4")]);
