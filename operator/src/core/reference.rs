@@ -443,6 +443,11 @@ fn normalized_name(name: &str, registry: Option<&str>, path: &str) -> (Arc<str>,
     {
         return (Arc::from(name), host.len());
     }
+    build_normalized_name(name, registry, path)
+}
+
+/// The normalized name of any reference, built from its parts.
+fn build_normalized_name(name: &str, registry: Option<&str>, path: &str) -> (Arc<str>, usize) {
     let mut normalized = String::with_capacity(name.len() + DOCKER_HUB.len() + "/library".len() + 1);
     match registry {
         Some(host) => {
@@ -936,6 +941,17 @@ mod tests {
             let reparsed = ImageReference::parse(&parsed.to_string()).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(&parsed, &reparsed);
             prop_assert_eq!(parsed.to_string(), reparsed.to_string());
+        }
+
+        #[test]
+        fn a_name_shared_as_written_is_the_one_built_from_its_parts(
+            host in "[a-zA-Z][a-zA-Z0-9-]{0,10}(\\.(io|com|example))?(:[0-9]{2,5})?|localhost|docker\\.io|index\\.docker\\.io",
+            path in proptest::collection::vec(path_segment(), 1..4),
+        ) {
+            let path = path.join("/");
+            let name = format!("{host}/{path}");
+            let (registry, rest) = split_registry(&name);
+            prop_assert_eq!(normalized_name(&name, registry, rest), build_normalized_name(&name, registry, rest));
         }
 
         #[test]
