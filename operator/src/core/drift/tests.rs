@@ -50,6 +50,14 @@ struct World {
 }
 
 impl World {
+    /// The storefront with the digests of nginx `1.29.8-alpine` (what most
+    /// tests' workloads run) and of `1.31.4-alpine` (its candidate).
+    fn nginx_a_minor_behind() -> World {
+        World::storefront()
+            .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
+            .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"))
+    }
+
     /// A policy that moves nginx by minor versions and follows our own
     /// images by digest, and a registry that knows nginx's tags.
     fn storefront() -> World {
@@ -129,9 +137,7 @@ fn pod(name: &str, containers: &[(&str, &str, &str)]) -> PodSnapshot {
 
 #[test]
 fn an_nginx_with_a_newer_minor_is_outdated_and_pinned_to_the_candidates_digest() {
-    let world = World::storefront()
-        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
-        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let world = World::nginx_a_minor_behind();
     let findings = world.evaluate(
         &[container("web", "nginx:1.29.8-alpine")],
         &[pod("web-7d9f-abcde", &[("web", "nginx:1.29.8-alpine", "1.29.8")])],
@@ -487,9 +493,7 @@ fn containers_come_before_init_containers() {
 
 #[test]
 fn a_container_injected_ahead_of_the_templates_does_not_hide_what_they_run() {
-    let world = World::storefront()
-        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
-        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let world = World::nginx_a_minor_behind();
     let template = [
         container("web", "nginx:1.29.8-alpine"),
         container("app", "ghcr.io/acme/storefront:2.14.1"),
@@ -653,10 +657,7 @@ fn versions_compare_numerically_not_as_text() {
 
 #[test]
 fn the_report_status_counts_by_state() {
-    let world = World::storefront()
-        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
-        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"))
-        .tag(APP, "2.14.1", built_on_node(Ok(digest("node 22.21 new"))));
+    let world = World::nginx_a_minor_behind().tag(APP, "2.14.1", built_on_node(Ok(digest("node 22.21 new"))));
     let findings = world.evaluate(
         &[
             container("web", "nginx:1.29.8-alpine"),
@@ -674,9 +675,7 @@ fn the_report_status_counts_by_state() {
 
 #[test]
 fn containers_that_run_the_same_image_at_the_same_digest_share_one_verdict() {
-    let world = World::storefront()
-        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
-        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let world = World::nginx_a_minor_behind();
     let context = world.context();
     let mut evaluator = Evaluator::new(context);
     let web = [container("web", "nginx:1.29.8-alpine")];
@@ -700,9 +699,7 @@ fn containers_that_run_the_same_image_at_the_same_digest_share_one_verdict() {
 
 #[test]
 fn a_rollouts_two_image_ids_give_one_verdict_whichever_pod_reports_first() {
-    let world = World::storefront()
-        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
-        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let world = World::nginx_a_minor_behind();
     let mut evaluator = Evaluator::new(world.context());
     let web = [container("web", "nginx:1.29.8-alpine")];
     let old = pod("web-5f4c-1", &[("web", "nginx:1.29.8-alpine", "1.29.8")]);
@@ -717,9 +714,7 @@ fn a_rollouts_two_image_ids_give_one_verdict_whichever_pod_reports_first() {
 
 #[test]
 fn one_digest_reported_in_other_spellings_is_judged_the_same() {
-    let world = World::storefront()
-        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
-        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let world = World::nginx_a_minor_behind();
     let context = world.context();
     let mut evaluator = Evaluator::new(context);
     let web = [container("web", "nginx:1.29.8-alpine")];
@@ -846,9 +841,7 @@ fn interned_strings_give_the_same_findings_as_separate_ones() {
         &interned_template[0].image
     ));
 
-    let world = World::storefront()
-        .tag(NGINX, "1.29.8-alpine", points_at("1.29.8"))
-        .tag(NGINX, "1.31.4-alpine", points_at("1.31.4"));
+    let world = World::nginx_a_minor_behind();
     let separate = world.evaluate(&template, &pods);
     let interned = world.evaluate(&interned_template, &interned_pods);
     assert_eq!(separate, interned);
