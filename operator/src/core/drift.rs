@@ -981,6 +981,7 @@ fn evaluate_sidecar(
     running: &[RunningImage],
     injected: bool,
 ) -> ContainerFinding {
+    let actual = ImageReference::parse(&container.image);
     let mut verdict = Verdict {
         running_digests: digests(running),
         state: FindingState::Unknown,
@@ -989,9 +990,9 @@ fn evaluate_sidecar(
         actionable: true,
         reason: Arc::from(""),
         base: None,
-        current: ImageReference::parse(&container.image).ok(),
+        current: actual.as_ref().ok().cloned(),
     };
-    match (ImageReference::parse(&container.image), ImageReference::parse(expected)) {
+    match (actual, ImageReference::parse(expected)) {
         (Ok(actual), Ok(wanted)) if same_image(&actual, &wanted) => {
             verdict.state = FindingState::UpToDate;
             verdict.reason = format!("runs the sidecar baseline {wanted}").into();
