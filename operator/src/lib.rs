@@ -16,7 +16,7 @@ pub mod cluster;
 pub mod config;
 pub mod controller;
 pub mod core;
+pub mod manifest_scan;
 pub mod registry;
-pub mod scan;
 pub mod telemetry;
 pub mod tls;

@@ -8,7 +8,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 use chrono::{DateTime, Utc};
 
 use super::EXIT_USAGE;
-use crate::scan::{ScanOptions, report::FailOn};
+use crate::manifest_scan::{ScanOptions, report::FailOn};
 
 /// Arguments of `refit scan`.
 #[derive(Debug, clap::Args)]
@@ -73,7 +73,7 @@ pub fn run(args: ScanArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let outcome = match runtime.block_on(crate::scan::scan(&options)) {
+    let outcome = match runtime.block_on(crate::manifest_scan::scan(&options)) {
         Ok(outcome) => outcome,
         Err(error) => {
             eprintln!("error: {error}");

@@ -2,7 +2,7 @@
 //! the workload's namespace, owned by it (so it goes when the workload
 //! goes), written with server-side apply as the field manager `refit`.
 //!
-//! A report is written only when its content changes: [`plan_write`]
+//! A report is written only when its content changes: [`writes_needed`]
 //! compares what a scan found with the report as stored, ignoring
 //! `checkedAt` and the condition's transition time, so a steady cluster
 //! costs no writes. `checkedAt` moves only when the content does.
@@ -46,14 +46,14 @@ pub struct DesiredReport {
 
 /// Which writes a report needs.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct WritePlan {
+pub struct ReportWrites {
     /// Labels, owner or spec differ (or the report does not exist).
     pub main: bool,
     /// The status to write, when the findings differ.
     pub status: Option<DriftReportStatus>,
 }
 
-impl WritePlan {
+impl ReportWrites {
     /// Whether nothing needs writing.
     pub fn is_empty(&self) -> bool {
         !self.main && self.status.is_none()
@@ -95,8 +95,8 @@ impl DesiredReport {
     }
 }
 
-/// Decides which writes bring `current` to `desired` at `now`. Pure.
-pub fn plan_write(desired: &DesiredReport, current: Option<&DriftReport>, now: Time) -> WritePlan {
+/// Which writes bring `current` to `desired` at `now`. Pure.
+pub fn writes_needed(desired: &DesiredReport, current: Option<&DriftReport>, now: Time) -> ReportWrites {
     let main = match current {
         None => true,
         Some(report) => {
@@ -133,10 +133,10 @@ pub fn plan_write(desired: &DesiredReport, current: Option<&DriftReport>, now: T
         comparable == wanted
     });
     if unchanged && !main {
-        return WritePlan::default();
+        return ReportWrites::default();
     }
     if unchanged {
-        return WritePlan { main, status: None };
+        return ReportWrites { main, status: None };
     }
     // The condition's transition time moves only when its status does.
     if let Some(before) = previous
@@ -148,7 +148,7 @@ pub fn plan_write(desired: &DesiredReport, current: Option<&DriftReport>, now: T
         }
     }
     wanted.checked_at = Some(now);
-    WritePlan {
+    ReportWrites {
         main,
         status: Some(wanted),
     }
@@ -172,14 +172,14 @@ impl ReportWriter {
         ReportWriter { client }
     }
 
-    /// Carries out `plan` for `desired`; returns the report as written.
-    pub async fn write(&self, desired: &DesiredReport, plan: &WritePlan) -> Result<DriftReport, kube::Error> {
+    /// Carries out `writes` for `desired`; returns the report as written.
+    pub async fn write(&self, desired: &DesiredReport, writes: &ReportWrites) -> Result<DriftReport, kube::Error> {
         let api: Api<DriftReport> = Api::namespaced(self.client.clone(), &desired.workload.namespace);
         let name = desired.name();
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let mut generation = None;
         let mut written = None;
-        if plan.main {
+        if writes.main {
             let body = serde_json::json!({
                 "apiVersion": "refit.dev/v1alpha1",
                 "kind": "DriftReport",
@@ -195,7 +195,7 @@ impl ReportWriter {
             generation = report.metadata.generation;
             written = Some(report);
         }
-        if let Some(status) = &plan.status {
+        if let Some(status) = &writes.status {
             let mut status = status.clone();
             if generation.is_some() {
                 status.observed_generation = generation;
@@ -261,16 +261,16 @@ mod tests {
         }
     }
 
-    /// The report as the API server would hold it after `plan` was carried
+    /// The report as the API server would hold it after `writes` were carried
     /// out.
-    fn stored(desired: &DesiredReport, plan: &WritePlan) -> DriftReport {
+    fn stored(desired: &DesiredReport, writes: &ReportWrites) -> DriftReport {
         let mut report = DriftReport::new(&desired.name(), desired.spec());
         report.metadata.namespace = Some(desired.workload.namespace.clone());
         report.metadata.labels = Some(desired.labels());
         report.metadata.owner_references = Some(vec![desired.owner()]);
         report.metadata.generation = Some(1);
         // As `ReportWriter::write` does: the status names the generation.
-        report.status = plan.status.clone().map(|mut status| {
+        report.status = writes.status.clone().map(|mut status| {
             status.observed_generation = Some(1);
             for condition in &mut status.conditions {
                 condition.observed_generation = Some(1);
@@ -282,9 +282,9 @@ mod tests {
 
     #[test]
     fn a_new_report_is_created_with_its_findings() {
-        let plan = plan_write(&desired(FindingState::UpToDate), None, at(100));
-        assert!(plan.main);
-        let status = plan.status.expect("status");
+        let writes = writes_needed(&desired(FindingState::UpToDate), None, at(100));
+        assert!(writes.main);
+        let status = writes.status.expect("status");
         assert_eq!(status.checked_at, Some(at(100)));
         assert_eq!(status.conditions[0].reason, "Reconciled");
     }
@@ -292,19 +292,19 @@ mod tests {
     #[test]
     fn the_same_findings_later_cost_no_write_and_keep_checked_at() {
         let wanted = desired(FindingState::UpToDate);
-        let first = plan_write(&wanted, None, at(100));
+        let first = writes_needed(&wanted, None, at(100));
         let report = stored(&wanted, &first);
-        let second = plan_write(&wanted, Some(&report), at(200));
+        let second = writes_needed(&wanted, Some(&report), at(200));
         assert!(second.is_empty(), "{second:?}");
     }
 
     #[test]
     fn changed_findings_move_checked_at_but_not_the_transition_time() {
         let before = desired(FindingState::UpToDate);
-        let report = stored(&before, &plan_write(&before, None, at(100)));
-        let plan = plan_write(&desired(FindingState::Outdated), Some(&report), at(200));
-        assert!(!plan.main);
-        let status = plan.status.expect("status");
+        let report = stored(&before, &writes_needed(&before, None, at(100)));
+        let writes = writes_needed(&desired(FindingState::Outdated), Some(&report), at(200));
+        assert!(!writes.main);
+        let status = writes.status.expect("status");
         assert_eq!(status.checked_at, Some(at(200)));
         assert_eq!(status.conditions[0].last_transition_time, at(100));
         assert_eq!(status.containers[0].state, FindingState::Outdated);
@@ -313,11 +313,11 @@ mod tests {
     #[test]
     fn a_report_that_changes_policy_is_reapplied() {
         let before = desired(FindingState::UpToDate);
-        let report = stored(&before, &plan_write(&before, None, at(100)));
+        let report = stored(&before, &writes_needed(&before, None, at(100)));
         let mut moved = before.clone();
         moved.policy = "everything".into();
-        let plan = plan_write(&moved, Some(&report), at(200));
-        assert!(plan.main);
-        assert!(plan.status.is_none());
+        let writes = writes_needed(&moved, Some(&report), at(200));
+        assert!(writes.main);
+        assert!(writes.status.is_none());
     }
 }

@@ -5,7 +5,7 @@
 //!   hand over to the scanner).
 //! - [`window`]: the ChangeWindow reconciler (status, requeue at the next
 //!   edge).
-//! - [`scanner`]: the scan loop: which policy governs which workload, one
+//! - [`cluster_scan`]: the scan loop: which policy governs which workload, one
 //!   registry pass for the repositories of all of them, evaluation, and
 //!   DriftReports written only when they change.
 //! - [`validate`], [`conditions`]: pure helpers of the above.
@@ -16,11 +16,11 @@
 //! [`Context`], and returns when [`Shutdown`] fires and they have stopped.
 //! Tickets (planning and carrying out changes) are a later layer.
 
+pub mod cluster_scan;
 pub mod conditions;
 pub mod error;
 pub mod policy;
 pub mod registry_access;
-pub mod scanner;
 pub mod validate;
 pub mod window;
 
@@ -235,7 +235,7 @@ pub async fn run(settings: RunSettings, parts: Parts, shutdown: Shutdown) {
     let work = futures::future::join3(
         policy_controller,
         window_controller,
-        scanner::run(ctx.clone(), shutdown.clone()),
+        cluster_scan::run(ctx.clone(), shutdown.clone()),
     );
     tokio::select! {
         _ = work => {}

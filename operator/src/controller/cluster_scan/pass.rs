@@ -32,7 +32,7 @@ use super::{
 use crate::{
     api::{PatchPolicy, drift_report::FindingState, patch_policy::PolicyOverlap},
     cluster::{
-        reports::{DesiredReport, plan_write},
+        reports::{DesiredReport, writes_needed},
         snapshot::{ClusterSnapshot, WorkloadKey, WorkloadSnapshot},
         time,
     },
@@ -244,18 +244,18 @@ async fn evaluate_policy(
         let report_name = desired.name();
         let namespace = workload.key.namespace.clone();
         let current = state.report(ctx, &namespace, &report_name);
-        let plan = plan_write(&desired, current.as_deref(), time(now));
-        if !plan.is_empty() {
-            match ctx.reports.write(&desired, &plan).await {
+        let writes = writes_needed(&desired, current.as_deref(), time(now));
+        if !writes.is_empty() {
+            match ctx.reports.write(&desired, &writes).await {
                 Ok(written) => {
                     outcome.writes += 1;
-                    if plan.main {
+                    if writes.main {
                         ctx.metrics
                             .report_writes
                             .get_or_create(&label("operation", "apply"))
                             .inc();
                     }
-                    if plan.status.is_some() {
+                    if writes.status.is_some() {
                         ctx.metrics
                             .report_writes
                             .get_or_create(&label("operation", "status"))

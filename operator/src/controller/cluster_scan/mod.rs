@@ -11,13 +11,13 @@
 //!   changed policy, are evaluated again (trigger `workloads`);
 //! - after failed writes, again with back-off.
 //!
-//! What a scan does is in [`scan`]. Between scans the loop sleeps until the
+//! What a scan does is in [`pass`]. Between scans the loop sleeps until the
 //! next of these instants or a poke; it never polls the API server.
 
 mod baselines;
 mod cleanup;
 mod findings;
-mod scan;
+mod pass;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -176,7 +176,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
             if trigger == Trigger::Workloads {
                 state.changes = None;
             }
-            let failed = scan::scan(&ctx, &mut state, &trigger).await;
+            let failed = pass::scan(&ctx, &mut state, &trigger).await;
             state.retry = if failed {
                 let count = state.retry.map_or(1, |(count, _)| count.saturating_add(1));
                 Some((count, Instant::now() + error::delay(count)))
