@@ -26,8 +26,8 @@ use refit::{
     api::patch_policy::PatchPolicySpec,
     core::{
         drift::{
-            EvaluationContext, Evaluator, NodeSnapshot, PodContainer, PodSnapshot, RegistryFacts, RuntimeBaselines,
-            TagFacts, TemplateContainer,
+            EvaluationContext, Evaluator, NodeSnapshot, PodContainer, PodRevision, PodSnapshot, RegistryFacts,
+            RuntimeBaselines, TagFacts, TemplateContainer,
         },
         intern::Interner,
         policy::{CompiledRule, ImageRules},
@@ -209,7 +209,7 @@ fn scenario(spread: Spread) -> Scenario {
         let pods = vec![PodSnapshot {
             name: format!("w{}-pod", workloads.len()),
             node: Some("node-1".into()),
-            current_revision: true,
+            revision: PodRevision::Current,
             containers: pod_containers,
         }];
         workloads.push(Workload { template, pods });

@@ -1,7 +1,7 @@
 //! Joining pods to the workloads that own them, through ownerReferences:
 //! pod → ReplicaSet → Deployment, pod → Job → CronJob, pod → StatefulSet
-//! or DaemonSet; and telling whether a pod is of its workload's current
-//! revision (see [`super::snapshot`] for the rules).
+//! or DaemonSet; and telling which revision of its workload a pod was made
+//! from (see [`super::snapshot`] for the rules).
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -15,11 +15,10 @@ use super::{
     trim::{CONTROLLER_REVISION_HASH, DEPLOYMENT_REVISION, POD_TEMPLATE_GENERATION},
     watch::Stores,
 };
-use crate::api::workload::WorkloadKind;
+use crate::{api::workload::WorkloadKind, core::drift::PodRevision};
 
-/// A pod's controller, and whether the pod is of the controller's current
-/// revision.
-pub type Join = (WorkloadKey, bool);
+/// A pod's workload, and the revision of it the pod was made from.
+pub type Join = (WorkloadKey, PodRevision);
 
 /// Joins pods to their workloads.
 #[derive(Debug)]
@@ -113,7 +112,7 @@ impl Joiner {
         }
     }
 
-    /// The workload a pod belongs to, and whether it is current.
+    /// The workload a pod belongs to, and which revision of it the pod is.
     pub fn join(&self, pod: &Arc<Pod>) -> Option<Join> {
         let owner = controller(&pod.metadata)?;
         let namespace = pod.metadata.namespace.clone()?;
@@ -127,23 +126,35 @@ impl Joiner {
         match owner.kind.as_str() {
             "ReplicaSet" => {
                 let (deployment, current) = self.replica_sets.get(&at)?;
-                Some((key(WorkloadKind::Deployment, deployment), *current))
+                Some((key(WorkloadKind::Deployment, deployment), revision(*current)))
             }
             "Job" => {
                 let cron_job = self.jobs.get(&at)?;
-                Some((key(WorkloadKind::CronJob, cron_job), false))
+                let run = PodRevision::CronJobRun {
+                    job: owner.name.clone(),
+                };
+                Some((key(WorkloadKind::CronJob, cron_job), run))
             }
             "StatefulSet" => {
                 let update = self.update_revisions.get(&at)?;
                 let current = update.is_some() && label(CONTROLLER_REVISION_HASH) == *update;
-                Some((key(WorkloadKind::StatefulSet, &owner.name), current))
+                Some((key(WorkloadKind::StatefulSet, &owner.name), revision(current)))
             }
             "DaemonSet" => {
                 let generation = self.generations.get(&at)?;
                 let current = generation.is_some_and(|g| label(POD_TEMPLATE_GENERATION) == Some(g.to_string()));
-                Some((key(WorkloadKind::DaemonSet, &owner.name), current))
+                Some((key(WorkloadKind::DaemonSet, &owner.name), revision(current)))
             }
             _ => None,
         }
+    }
+}
+
+/// The revision of a Deployment's, StatefulSet's or DaemonSet's pod.
+fn revision(current: bool) -> PodRevision {
+    if current {
+        PodRevision::Current
+    } else {
+        PodRevision::Earlier
     }
 }

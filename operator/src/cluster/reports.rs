@@ -6,6 +6,9 @@
 //! compares what a scan found with the report as stored, ignoring
 //! `checkedAt` and the condition's transition time, so a steady cluster
 //! costs no writes. `checkedAt` moves only when the content does.
+//!
+//! What a report says comes from `core::drift`'s findings ([`report_status`]):
+//! `core` decides, this module writes it down.
 
 use std::collections::BTreeMap;
 
@@ -16,10 +19,14 @@ use kube::{
 };
 
 use super::{snapshot::WorkloadKey, status::FIELD_MANAGER};
-use crate::api::{
-    DriftReport, DriftReportSpec, DriftReportStatus,
-    conditions::{reasons, types},
-    workload::WorkloadRef,
+use crate::{
+    api::{
+        DriftReport, DriftReportSpec, DriftReportStatus,
+        conditions::{reasons, types},
+        drift_report::{self, FindingState, PodDrift},
+        workload::WorkloadRef,
+    },
+    core::drift::{PodFinding, PodRevision, WorkloadFindings},
 };
 
 /// The label every report refit writes carries.
@@ -37,11 +44,70 @@ pub struct DesiredReport {
     pub uid: String,
     /// The governing policy.
     pub policy: String,
-    /// Findings (from `WorkloadFindings::report_status`), without
+    /// Findings (from [`report_status`]), without
     /// `checkedAt`, conditions and `observedGeneration`.
     pub status: DriftReportStatus,
     /// The Ready condition's message.
     pub message: String,
+}
+
+/// The DriftReport status a workload's findings make (without `checkedAt`,
+/// the ticket and conditions, which the controller owns).
+pub fn report_status(findings: &WorkloadFindings) -> DriftReportStatus {
+    let count = |state: FindingState| {
+        let containers = findings.containers.iter().filter(|c| c.verdict.state == state).count();
+        i32::try_from(containers).unwrap_or(i32::MAX)
+    };
+    let drifted_pods = i32::try_from(findings.pods.len()).unwrap_or(i32::MAX);
+    DriftReportStatus {
+        containers: findings
+            .containers
+            .iter()
+            .map(|c| drift_report::ContainerFinding {
+                name: c.name.to_string(),
+                init: c.init,
+                image: c.image.to_string(),
+                running_digests: c.verdict.running_digests.iter().map(ToString::to_string).collect(),
+                state: c.verdict.state,
+                candidate: c.verdict.candidate.as_ref().map(ToString::to_string),
+                reason: c.verdict.reason.to_string(),
+                base: c.verdict.base.clone(),
+                ticket: None,
+            })
+            .collect(),
+        pods: findings.pods.iter().map(pod_drift).collect(),
+        nodes: findings.nodes.clone(),
+        outdated: count(FindingState::Outdated),
+        drifted: count(FindingState::DigestDrift).saturating_add(drifted_pods),
+        base_outdated: count(FindingState::BaseOutdated),
+        ..DriftReportStatus::default()
+    }
+}
+
+/// A pod off its template, with why it differs in words.
+fn pod_drift(finding: &PodFinding) -> PodDrift {
+    let reason = match &finding.revision {
+        PodRevision::Current => format!(
+            "changed outside its template: runs {} where the template says {}",
+            finding.image, finding.template_image
+        ),
+        PodRevision::Earlier => format!(
+            "belongs to an earlier revision (a rollout has not finished): template says {}",
+            finding.template_image
+        ),
+        PodRevision::CronJobRun { job } => format!(
+            "a run of Job {job}, created before the template changed: a Job keeps the template it was created \
+             from, and the next run uses {}",
+            finding.template_image
+        ),
+    };
+    PodDrift {
+        pod: finding.pod.clone(),
+        container: finding.container.clone(),
+        image: finding.image.clone(),
+        running_digest: finding.running_digest.as_ref().map(ToString::to_string),
+        reason,
+    }
 }
 
 /// Which writes a report needs.
@@ -227,8 +293,104 @@ impl ReportWriter {
 mod tests {
     use k8s_openapi::jiff::Timestamp;
 
+    use std::sync::Arc;
+
     use super::*;
-    use crate::api::{drift_report::FindingState, workload::WorkloadKind};
+    use crate::{
+        api::workload::WorkloadKind,
+        core::{
+            drift::{ContainerFinding, Verdict},
+            reference::ImageReference,
+        },
+    };
+
+    const NGINX_1_31_4: &str = "sha256:1c37140f16e7e8965dc7cc3a4a9057d98599216bf20f04e4d92b06fe8f18db50";
+
+    fn finding(name: &str, image: &str, state: FindingState) -> ContainerFinding {
+        ContainerFinding {
+            name: name.into(),
+            init: false,
+            injected: false,
+            image: image.into(),
+            verdict: Arc::new(Verdict {
+                running_digests: Default::default(),
+                state,
+                candidate: None,
+                change_reason: None,
+                actionable: true,
+                reason: "why".into(),
+                base: None,
+                current: None,
+            }),
+        }
+    }
+
+    fn pod_off_template(pod: &str, revision: PodRevision) -> PodFinding {
+        PodFinding {
+            pod: pod.into(),
+            container: "web".into(),
+            init: false,
+            image: "nginx:1.30.4-alpine".into(),
+            template_image: "nginx:1.31.4-alpine".into(),
+            running_digest: None,
+            revision,
+        }
+    }
+
+    #[test]
+    fn the_report_counts_containers_by_state_and_pods_off_their_template_as_drift() {
+        let mut outdated = finding("web", "nginx:1.29.8-alpine", FindingState::Outdated);
+        let candidate = ImageReference::parse(&format!("nginx:1.31.4-alpine@{NGINX_1_31_4}")).expect("valid");
+        Arc::make_mut(&mut outdated.verdict).candidate = Some(candidate);
+        let findings = WorkloadFindings {
+            containers: vec![
+                outdated,
+                finding("app", "ghcr.io/acme/storefront:2.14.1", FindingState::BaseOutdated),
+                finding("cache", "redis:8.2.3-alpine", FindingState::DigestDrift),
+                finding(
+                    "exporter",
+                    "quay.io/prometheus/nginx-exporter:1.4.2",
+                    FindingState::Unknown,
+                ),
+            ],
+            pods: vec![pod_off_template("web-7c9d-1", PodRevision::Current)],
+            nodes: vec![],
+        };
+        let status = report_status(&findings);
+        assert_eq!((status.outdated, status.drifted, status.base_outdated), (1, 2, 1));
+        assert_eq!(
+            status.containers[0].candidate.as_deref(),
+            Some(format!("docker.io/library/nginx:1.31.4-alpine@{NGINX_1_31_4}").as_str())
+        );
+        assert_eq!(status.containers[3].state, FindingState::Unknown);
+        assert_eq!(status.pods[0].pod, "web-7c9d-1");
+    }
+
+    #[test]
+    fn a_pod_off_its_template_says_why_in_words_fitting_its_revision() {
+        let reasons: Vec<String> = [
+            pod_off_template("web-7c9d-1", PodRevision::Current),
+            pod_off_template("web-5f4c-1", PodRevision::Earlier),
+            pod_off_template(
+                "nightly-29383920-x7k2p",
+                PodRevision::CronJobRun {
+                    job: "nightly-29383920".into(),
+                },
+            ),
+        ]
+        .iter()
+        .map(|pod| pod_drift(pod).reason)
+        .collect();
+        assert_eq!(
+            reasons,
+            [
+                "changed outside its template: runs nginx:1.30.4-alpine where the template says nginx:1.31.4-alpine",
+                "belongs to an earlier revision (a rollout has not finished): template says nginx:1.31.4-alpine",
+                "a run of Job nightly-29383920, created before the template changed: a Job keeps the template it \
+                 was created from, and the next run uses nginx:1.31.4-alpine",
+            ]
+        );
+    }
 
     fn at(seconds: i64) -> Time {
         Time(Timestamp::from_second(seconds).expect("valid"))
@@ -244,7 +406,7 @@ mod tests {
             uid: "uid-1".into(),
             policy: "storefront-web".into(),
             status: DriftReportStatus {
-                containers: vec![crate::api::drift_report::ContainerFinding {
+                containers: vec![drift_report::ContainerFinding {
                     name: "web".into(),
                     init: false,
                     image: "nginx:1.25.3".into(),

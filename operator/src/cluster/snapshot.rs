@@ -9,8 +9,8 @@
 //! for a Deployment, the pod's ReplicaSet has the highest revision; for a
 //! StatefulSet, its `controller-revision-hash` is `status.updateRevision`;
 //! for a DaemonSet, its `pod-template-generation` is the DaemonSet's
-//! generation. Pods of a CronJob's Jobs are never "current" (each Job is a
-//! one-off copy of the template).
+//! generation. Pods of a CronJob's Jobs are runs, not revisions: each Job
+//! copies the template when it is created and is never updated.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -26,7 +26,7 @@ use super::watch::Stores;
 use crate::{
     api::workload::WorkloadKind,
     core::{
-        drift::{NodeSnapshot, PodContainer, PodSnapshot, TemplateContainer},
+        drift::{NodeSnapshot, PodContainer, PodRevision, PodSnapshot, TemplateContainer},
         governance::Labels,
         intern::Interner,
     },
@@ -102,7 +102,8 @@ impl WorkloadSnapshot {
     /// workload: the template, and the pods reduced to what they run. Pods
     /// that run exactly what another pod runs count once, so scaling or
     /// replacing identical pods does not change it; pods that differ from
-    /// the template are named, because their names appear in the report.
+    /// the template are named, with their revision, because both appear in
+    /// the report.
     pub fn fingerprint(&self) -> u64 {
         let mut hasher = DefaultHasher::new();
         for container in &self.template {
@@ -122,7 +123,7 @@ impl WorkloadSnapshot {
                     .iter()
                     .map(|c| (&*c.name, c.init, &*c.image, c.image_id.as_deref()))
                     .collect();
-                (differs.then_some(pod.name.as_str()), pod.current_revision, containers)
+                (differs.then_some((pod.name.as_str(), &pod.revision)), containers)
             })
             .collect();
         seen.sort();
@@ -134,10 +135,13 @@ impl WorkloadSnapshot {
     }
 }
 
-/// What a pod runs, for [`WorkloadSnapshot::fingerprint`]: its name when
-/// it differs from the template, whether it is current, and per container
-/// (name, init, image, image ID).
-type PodSignature<'a> = (Option<&'a str>, bool, Vec<(&'a str, bool, &'a str, Option<&'a str>)>);
+/// What a pod runs, for [`WorkloadSnapshot::fingerprint`]: its name and
+/// revision when it differs from the template, and per container (name,
+/// init, image, image ID).
+type PodSignature<'a> = (
+    Option<(&'a str, &'a PodRevision)>,
+    Vec<(&'a str, bool, &'a str, Option<&'a str>)>,
+);
 
 /// The cluster at one instant, as evaluation needs it.
 #[derive(Debug, Clone, Default)]
@@ -157,11 +161,11 @@ impl ClusterSnapshot {
         let mut interner = Interner::default();
         let joiner = super::join::Joiner::new(stores);
         for pod in stores.pods.state() {
-            if let Some((key, current)) = joiner.join(&pod) {
+            if let Some((key, revision)) = joiner.join(&pod) {
                 by_workload
                     .entry(key)
                     .or_default()
-                    .push(pod_snapshot(&pod, current, &mut interner));
+                    .push(pod_snapshot(&pod, revision, &mut interner));
             }
         }
         let mut workloads = Vec::new();
@@ -262,7 +266,7 @@ fn template(spec: &PodSpec, interner: &mut Interner) -> Vec<TemplateContainer> {
         .collect()
 }
 
-fn pod_snapshot(pod: &Pod, current_revision: bool, interner: &mut Interner) -> PodSnapshot {
+fn pod_snapshot(pod: &Pod, revision: PodRevision, interner: &mut Interner) -> PodSnapshot {
     let status = pod.status.as_ref();
     let image_ids: BTreeMap<(bool, &str), &str> = status
         .and_then(|s| s.container_statuses.as_ref())
@@ -296,7 +300,7 @@ fn pod_snapshot(pod: &Pod, current_revision: bool, interner: &mut Interner) -> P
     PodSnapshot {
         name: pod.metadata.name.clone().unwrap_or_default(),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-        current_revision,
+        revision,
         containers,
     }
 }
@@ -324,7 +328,7 @@ mod tests {
         let pod = |name: &str| PodSnapshot {
             name: name.into(),
             node: Some("node-1".into()),
-            current_revision: true,
+            revision: PodRevision::Current,
             containers: vec![PodContainer {
                 name: "web".into(),
                 init: false,
@@ -356,7 +360,7 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_shares_one_string_per_distinct_name_image_and_image_id() {
+    fn a_pods_containers_carry_the_image_id_its_status_reports() {
         use k8s_openapi::api::core::v1::{Container, ContainerStatus, PodStatus};
         let spec = || PodSpec {
             containers: vec![Container {
@@ -364,6 +368,11 @@ mod tests {
                 image: Some("nginx:1.29.8-alpine".into()),
                 ..Container::default()
             }],
+            init_containers: Some(vec![Container {
+                name: "config".into(),
+                image: Some("busybox:1.37.0".into()),
+                ..Container::default()
+            }]),
             ..PodSpec::default()
         };
         let pod = |name: &str, digest: &str| Pod {
@@ -378,26 +387,37 @@ mod tests {
                     image_id: format!("docker.io/library/nginx@sha256:{}", digest.repeat(32)),
                     ..ContainerStatus::default()
                 }]),
+                // Not pulled yet: an empty image ID is none.
+                init_container_statuses: Some(vec![ContainerStatus {
+                    name: "config".into(),
+                    image_id: String::new(),
+                    ..ContainerStatus::default()
+                }]),
                 ..PodStatus::default()
             }),
         };
         let mut interner = Interner::default();
         let template = template(&spec(), &mut interner);
-        let first = pod_snapshot(&pod("web-1", "aa"), true, &mut interner);
-        let second = pod_snapshot(&pod("web-2", "aa"), true, &mut interner);
-        let rebuilt = pod_snapshot(&pod("web-3", "bb"), true, &mut interner);
-        let [one, two, three] = [&first, &second, &rebuilt].map(|p| &p.containers[0]);
-        assert!(std::sync::Arc::ptr_eq(&one.image, &template[0].image));
-        assert!(std::sync::Arc::ptr_eq(&two.name, &template[0].name));
-        let shared_id = |a: &PodContainer, b: &PodContainer| match (&a.image_id, &b.image_id) {
-            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
-            _ => false,
-        };
-        assert!(shared_id(one, two), "two pods at one digest share the image ID");
-        assert!(!shared_id(one, three));
+        let running = pod_snapshot(&pod("web-1", "aa"), PodRevision::Current, &mut interner);
+        let rebuilt = pod_snapshot(&pod("web-2", "bb"), PodRevision::Earlier, &mut interner);
+        for snapshot in [&running, &rebuilt] {
+            let names: Vec<(&str, bool, &str)> = snapshot
+                .containers
+                .iter()
+                .map(|c| (&*c.name, c.init, &*c.image))
+                .collect();
+            let expected: Vec<(&str, bool, &str)> = template.iter().map(|c| (&*c.name, c.init, &*c.image)).collect();
+            assert_eq!(names, expected);
+            assert_eq!(snapshot.containers[1].image_id, None);
+        }
         assert_eq!(
-            three.image_id.as_deref(),
+            running.containers[0].image_id.as_deref(),
+            Some(format!("docker.io/library/nginx@sha256:{}", "aa".repeat(32)).as_str())
+        );
+        assert_eq!(
+            rebuilt.containers[0].image_id.as_deref(),
             Some(format!("docker.io/library/nginx@sha256:{}", "bb".repeat(32)).as_str())
         );
+        assert_eq!(rebuilt.revision, PodRevision::Earlier);
     }
 }

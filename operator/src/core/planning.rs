@@ -148,7 +148,7 @@ fn proposals(findings: &WorkloadFindings, can_rebuild: bool) -> Vec<Proposal> {
     let mut hand_edits: Vec<ContainerChange> = findings
         .pods
         .iter()
-        .filter(|pod| pod.hand_edited)
+        .filter(|pod| pod.hand_edited())
         .map(|pod| ContainerChange {
             container: pod.container.clone(),
             init: pod.init,

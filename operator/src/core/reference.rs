@@ -34,9 +34,8 @@ pub const NAME_MAX_LENGTH: usize = 255;
 /// Longest tag the grammar allows.
 pub const TAG_MAX_LENGTH: usize = 128;
 
-/// A content digest: the algorithm and the hash, kept inline as bytes
-/// (digests are compared and copied for every container a scan evaluates,
-/// so they must not allocate).
+/// A content digest: the algorithm and the hash, kept inline as bytes so
+/// that digests compare and copy without allocating.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Digest {
     algorithm: DigestAlgorithm,
@@ -48,37 +47,6 @@ impl fmt::Debug for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Digest({self})")
     }
-}
-
-/// Decodes eight lowercase hex digits into four bytes, all eight at once in
-/// one `u64` (pods report a digest per container, so this is on the scan's
-/// hot path); `None` when any byte is not a lowercase hex digit.
-fn decode_hex8(digits: [u8; 8]) -> Option<[u8; 4]> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const LOW_BYTES: u64 = 0x00ff_00ff_00ff_00ff;
-    let x = u64::from_le_bytes(digits);
-    if x & HIGHS != 0 {
-        return None;
-    }
-    // Every byte is below 0x80, so adding less than 0x80 to each never
-    // carries into the next: the high bit of `byte + (0x80 - lo)` is set
-    // exactly when `byte >= lo`.
-    let at_least = |lo: u8| x.wrapping_add(u64::from(0x80 - lo) * ONES) & HIGHS;
-    let digit = at_least(b'0') & !at_least(b'9' + 1);
-    let letter = at_least(b'a') & !at_least(b'f' + 1);
-    if digit | letter != HIGHS {
-        return None;
-    }
-    // `0`–`9` are 0x30–0x39 and `a`–`f` 0x61–0x66: the low nibble is the
-    // value, plus 9 for a letter.
-    let nibbles = (x & (0x0f * ONES)) + (letter >> 7) * 9;
-    // Each pair of nibbles (first digit in the lower byte) to one byte in
-    // the low half of its 16-bit lane, then the four lanes packed together.
-    let pairs = ((nibbles & LOW_BYTES) << 4) | ((nibbles >> 8) & LOW_BYTES);
-    let packed = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
-    let packed = (packed | (packed >> 16)) & 0xffff_ffff;
-    Some((packed as u32).to_le_bytes())
 }
 
 /// The digest algorithms the OCI image spec registers.
@@ -118,18 +86,18 @@ impl Digest {
             digest: text.to_owned(),
             why,
         };
-        // The two algorithms' prefixes are checked as bytes first: this
-        // runs for every container a scan reads, and nearly always matches.
-        let (algorithm, hex) = match text.as_bytes().get(..7) {
-            Some(b"sha256:") => (DigestAlgorithm::Sha256, &text[7..]),
-            Some(b"sha512:") => (DigestAlgorithm::Sha512, &text[7..]),
-            _ => {
-                let (algorithm, _) = text
-                    .split_once(':')
-                    .ok_or_else(|| invalid("expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>".into()))?;
+        let (algorithm, hex) = match text.split_once(':') {
+            Some(("sha256", hex)) => (DigestAlgorithm::Sha256, hex),
+            Some(("sha512", hex)) => (DigestAlgorithm::Sha512, hex),
+            Some((algorithm, _)) => {
                 return Err(invalid(format!(
                     "unsupported algorithm `{algorithm}` (supported: sha256, sha512)"
                 )));
+            }
+            None => {
+                return Err(invalid(
+                    "expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>".into(),
+                ));
             }
         };
         if hex.len() != algorithm.hex_length() {
@@ -140,18 +108,12 @@ impl Digest {
                 hex.len()
             )));
         }
+        if let Some(bad) = hex.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
+            return Err(invalid(format!("`{bad}` is not a lowercase hex digit")));
+        }
         let mut bytes = [0u8; 64];
-        // Both hex lengths are multiples of eight.
-        for (out, digits) in bytes.chunks_exact_mut(4).zip(hex.as_bytes().chunks_exact(8)) {
-            match digits.try_into().ok().and_then(decode_hex8) {
-                Some(decoded) => out.copy_from_slice(&decoded),
-                None => {
-                    // The chunks before were valid, so the first bad
-                    // character of the whole text is in this one.
-                    let bad = hex.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')).unwrap_or('?');
-                    return Err(invalid(format!("`{bad}` is not a lowercase hex digit")));
-                }
-            }
+        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
         }
         Ok(Digest { algorithm, bytes })
     }
@@ -170,6 +132,14 @@ impl Digest {
     /// The first 12 hex digits, as `docker images` shows them.
     pub fn short(&self) -> ShortDigest {
         ShortDigest(self.bytes[..6].try_into().unwrap_or_default())
+    }
+}
+
+/// The value of a lowercase hex digit (already checked to be one).
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'0',
     }
 }
 
@@ -300,14 +270,14 @@ impl ImageReference {
         if reference.is_empty() {
             return Err(ReferenceError::Empty);
         }
-        let (rest, digest) = match find_byte(reference, b'@') {
+        let (rest, digest) = match reference.find('@') {
             Some(at) => (&reference[..at], Some(Digest::parse(&reference[at + 1..])?)),
             None => (reference, None),
         };
         // A tag is what follows the last `:` after the last `/`; a `:` before
         // that belongs to a registry port (`localhost:5000/app`).
-        let last_slash = rfind_byte(rest, b'/').map_or(0, |i| i + 1);
-        let (name, tag) = match rfind_byte(&rest[last_slash..], b':') {
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
             Some(colon) => (&rest[..last_slash + colon], Some(&rest[last_slash + colon + 1..])),
             None => (rest, None),
         };
@@ -430,24 +400,8 @@ impl std::str::FromStr for ImageReference {
     }
 }
 
-/// The normalized `registry/repository` and where its registry ends. A
-/// name written in full (a lowercase registry that is not a Docker Hub
-/// alias) is already normal and is shared as written; any other is built
-/// in one buffer. A scan parses every image it meets, and a second string
-/// per image would cost more than the checks.
+/// The normalized `registry/repository` and where its registry ends.
 fn normalized_name(name: &str, registry: Option<&str>, path: &str) -> (Arc<str>, usize) {
-    if let Some(host) = registry
-        && !host.bytes().any(|b| b.is_ascii_uppercase())
-        && !DOCKER_HUB_ALIASES.contains(&host)
-        && (host != DOCKER_HUB || find_byte(path, b'/').is_some())
-    {
-        return (Arc::from(name), host.len());
-    }
-    build_normalized_name(name, registry, path)
-}
-
-/// The normalized name of any reference, built from its parts.
-fn build_normalized_name(name: &str, registry: Option<&str>, path: &str) -> (Arc<str>, usize) {
     let mut normalized = String::with_capacity(name.len() + DOCKER_HUB.len() + "/library".len() + 1);
     match registry {
         Some(host) => {
@@ -470,49 +424,18 @@ fn build_normalized_name(name: &str, registry: Option<&str>, path: &str) -> (Arc
     }
     let registry_length = normalized.len();
     normalized.push('/');
-    if normalized[..registry_length] == *DOCKER_HUB && find_byte(path, b'/').is_none() {
+    if normalized[..registry_length] == *DOCKER_HUB && !path.contains('/') {
         normalized.push_str("library/");
     }
     normalized.push_str(path);
     (normalized.into(), registry_length)
 }
 
-/// Where `byte` first occurs in `text`. A plain loop: references are
-/// short, and `str::find` prepares a vectorised search that costs more than
-/// it saves on a few dozen bytes (a scan parses every image it meets).
-fn find_byte(text: &str, byte: u8) -> Option<usize> {
-    text.bytes().position(|b| b == byte)
-}
-
-/// Where `byte` last occurs in `text`.
-fn rfind_byte(text: &str, byte: u8) -> Option<usize> {
-    text.bytes().rposition(|b| b == byte)
-}
-
-/// `text.split(byte)` with [`find_byte`]; `byte` is ASCII, so every piece
-/// is a whole string.
-fn split_at_byte(text: &str, byte: u8) -> impl Iterator<Item = &str> {
-    let mut rest = Some(text);
-    std::iter::from_fn(move || {
-        let current = rest?;
-        match find_byte(current, byte) {
-            Some(at) => {
-                rest = Some(&current[at + 1..]);
-                Some(&current[..at])
-            }
-            None => {
-                rest = None;
-                Some(current)
-            }
-        }
-    })
-}
-
 /// Splits off the registry as Docker does: the first segment is a host when
 /// it looks like one (`.` or `:`, `localhost`, or an uppercase letter, which
 /// a repository path cannot have).
 fn split_registry(name: &str) -> (Option<&str>, &str) {
-    match find_byte(name, b'/').map(|slash| (&name[..slash], &name[slash + 1..])) {
+    match name.split_once('/') {
         Some((first, rest))
             if first == "localhost"
                 || first
@@ -547,8 +470,8 @@ fn validate_registry(reference: &str, registry: &str) -> Result<(), ReferenceErr
             },
         }
     } else {
-        match find_byte(registry, b':') {
-            Some(colon) => (Some(&registry[..colon]), Some(&registry[colon + 1..])),
+        match registry.split_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
             None => (Some(registry), None),
         }
     };
@@ -556,7 +479,7 @@ fn validate_registry(reference: &str, registry: &str) -> Result<(), ReferenceErr
         if host.is_empty() {
             return Err(invalid("the host is empty".into()));
         }
-        for label in split_at_byte(host, b'.') {
+        for label in host.split('.') {
             let valid = !label.is_empty()
                 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
@@ -577,7 +500,7 @@ fn validate_registry(reference: &str, registry: &str) -> Result<(), ReferenceErr
 }
 
 fn validate_path(reference: &str, path: &str) -> Result<(), ReferenceError> {
-    for segment in split_at_byte(path, b'/') {
+    for segment in path.split('/') {
         let invalid = |why: &str| ReferenceError::InvalidRepository {
             reference: reference.to_owned(),
             segment: segment.to_owned(),
@@ -889,20 +812,6 @@ mod tests {
         )
     }
 
-    /// What `decode_hex8` must agree with: one digit at a time.
-    fn decode_hex8_slowly(digits: [u8; 8]) -> Option<[u8; 4]> {
-        let value = |b: u8| match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            _ => None,
-        };
-        let mut out = [0u8; 4];
-        for (i, pair) in digits.chunks_exact(2).enumerate() {
-            out[i] = value(pair[0])? << 4 | value(pair[1])?;
-        }
-        Some(out)
-    }
-
     #[test]
     fn a_digest_with_a_multibyte_character_is_an_error_not_a_panic() {
         let text = format!("sha256:{}é{}", "a".repeat(30), "b".repeat(32));
@@ -916,13 +825,17 @@ mod tests {
 
     proptest! {
         #[test]
-        fn eight_digits_decode_as_one_at_a_time(
-            digits in prop::array::uniform8(prop_oneof![
-                4 => prop::sample::select(b"0123456789abcdef".to_vec()),
-                1 => any::<u8>(),
-            ])
+        fn a_digest_with_any_digit_that_is_not_lowercase_hex_is_refused(
+            hex in "[0-9a-f]{64}",
+            position in 0usize..64,
+            bad in prop::sample::select(b"ABCDEFGgxz:@ -".to_vec()),
         ) {
-            prop_assert_eq!(decode_hex8(digits), decode_hex8_slowly(digits));
+            let mut digits = hex.into_bytes();
+            digits[position] = bad;
+            let text = format!("sha256:{}", String::from_utf8(digits).expect("ASCII"));
+            let error = Digest::parse(&text).expect_err("not hex");
+            let expected = format!("`{}` is not a lowercase hex digit", char::from(bad));
+            prop_assert!(error.to_string().contains(&expected), "{}", error);
         }
 
         #[test]
@@ -944,14 +857,15 @@ mod tests {
         }
 
         #[test]
-        fn a_name_shared_as_written_is_the_one_built_from_its_parts(
-            host in "[a-zA-Z][a-zA-Z0-9-]{0,10}(\\.(io|com|example))?(:[0-9]{2,5})?|localhost|docker\\.io|index\\.docker\\.io",
+        fn a_name_written_in_full_is_already_normal(
+            host in "[a-z]([a-z0-9-]{0,8}[a-z0-9])?\\.(io|com|example)(:[0-9]{2,5})?|localhost(:[0-9]{2,5})?",
             path in proptest::collection::vec(path_segment(), 1..4),
         ) {
-            let path = path.join("/");
-            let name = format!("{host}/{path}");
-            let (registry, rest) = split_registry(&name);
-            prop_assert_eq!(normalized_name(&name, registry, rest), build_normalized_name(&name, registry, rest));
+            prop_assume!(host.split(':').nth(1).is_none_or(|port| port.parse::<u16>().is_ok()));
+            let name = format!("{host}/{}", path.join("/"));
+            let parsed = ImageReference::parse(&name).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(parsed.name(), name.as_str());
+            prop_assert_eq!(parsed.registry(), host.as_str());
         }
 
         #[test]

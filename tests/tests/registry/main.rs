@@ -19,7 +19,9 @@ use proxy::{BearerAuth, Behaviour, Proxy};
 use refit::{
     api::drift_report::FindingState,
     core::{
-        drift::{EvaluationContext, PodContainer, PodSnapshot, RuntimeBaselines, TemplateContainer, evaluate},
+        drift::{
+            EvaluationContext, PodContainer, PodRevision, PodSnapshot, RuntimeBaselines, TemplateContainer, evaluate,
+        },
         policy::ImageRules,
         reference::Digest,
     },
@@ -262,7 +264,7 @@ async fn a_pod_running_a_platform_manifest_runs_the_tags_index() {
         .map(|(i, digest)| PodSnapshot {
             name: format!("app-{i}"),
             node: None,
-            current_revision: true,
+            revision: PodRevision::Current,
             containers: vec![PodContainer {
                 name: "app".into(),
                 init: false,

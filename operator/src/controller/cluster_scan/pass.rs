@@ -32,7 +32,7 @@ use super::{
 use crate::{
     api::{PatchPolicy, drift_report::FindingState, patch_policy::PolicyOverlap},
     cluster::{
-        reports::{DesiredReport, writes_needed},
+        reports::{DesiredReport, report_status, writes_needed},
         snapshot::{ClusterSnapshot, WorkloadKey, WorkloadSnapshot},
         time,
     },
@@ -233,7 +233,7 @@ async fn evaluate_policy(
     };
     for workload in workloads {
         let findings = evaluator.evaluate(&workload.template, &workload.pods);
-        let status = findings.report_status();
+        let status = report_status(&findings);
         let desired = DesiredReport {
             workload: workload.key.clone(),
             uid: workload.uid.clone(),

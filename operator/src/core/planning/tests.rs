@@ -5,7 +5,7 @@ use super::*;
 use crate::{
     api::{drift_report::FindingState, workload::WorkloadKind},
     core::{
-        drift::{PodFinding, Verdict},
+        drift::{PodFinding, PodRevision, Verdict},
         reference::Digest,
     },
 };
@@ -346,21 +346,29 @@ fn an_outdated_base_asks_for_a_rebuild_only_with_a_target() {
 }
 
 #[test]
-fn hand_edited_pods_get_a_restart_and_unfinished_rollouts_do_not() {
-    let pod = |name: &str, hand_edited: bool| PodFinding {
+fn hand_edited_pods_get_a_restart_and_unfinished_rollouts_or_cronjob_runs_do_not() {
+    let pod = |name: &str, revision: PodRevision| PodFinding {
         pod: name.into(),
         container: "web".into(),
         init: false,
         image: "nginx:1.31.3-alpine".into(),
         template_image: "nginx:1.31.4-alpine".into(),
         running_digest: None,
-        hand_edited,
+        revision,
     };
     let mut workload = findings(vec![]);
-    workload.pods = vec![pod("web-old-1", false)];
+    workload.pods = vec![pod("web-old-1", PodRevision::Earlier)];
+    assert!(plan(&web(), &workload, &approve_policy(), &[]).create.is_empty());
+    let job = PodRevision::CronJobRun {
+        job: "web-29383920".into(),
+    };
+    workload.pods = vec![pod("web-29383920-x7k2p", job)];
     assert!(plan(&web(), &workload, &approve_policy(), &[]).create.is_empty());
 
-    workload.pods = vec![pod("web-new-1", true), pod("web-new-2", true)];
+    workload.pods = vec![
+        pod("web-new-1", PodRevision::Current),
+        pod("web-new-2", PodRevision::Current),
+    ];
     let plan = plan(&web(), &workload, &approve_policy(), &[]);
     assert_eq!(plan.create.len(), 1);
     let spec = &plan.create[0].1;
@@ -411,7 +419,7 @@ fn a_new_hand_edit_after_a_restart_gets_a_new_ticket() {
         image: image.into(),
         template_image: "nginx:1.31.4-alpine".into(),
         running_digest: None,
-        hand_edited: true,
+        revision: PodRevision::Current,
     };
     let mut workload = findings(vec![]);
     workload.pods = vec![pod("nginx:1.31.3-alpine")];
