@@ -200,6 +200,107 @@ fn a_semver_constraint_is_rejected_when_only_digests_are_followed() {
 }
 
 #[test]
+fn image_patterns_that_can_match_are_admitted() {
+    // `ngin?` and `nginx-*` are read as Docker Hub official images; `**`
+    // crosses segments.
+    for pattern in [
+        "**",
+        "nginx",
+        "ngin?",
+        "nginx-*",
+        "*/library/*",
+        "docker.io/**",
+        "docker.io/library/*",
+    ] {
+        let mut pp = policy();
+        pp["spec"]["images"][1]["match"] = json!(pattern);
+        assert_admitted(policies().create(&pp));
+    }
+}
+
+#[test]
+fn a_one_segment_pattern_that_starts_with_a_glob_is_rejected() {
+    for pattern in ["*", "*-exporter", "?"] {
+        let mut pp = policy();
+        pp["spec"]["images"][1]["match"] = json!(pattern);
+        assert_rejected_with(
+            policies().create(&pp),
+            "spec.images[1].match: a pattern of one path segment that starts with * or ? matches no image, because every repository has at least two (docker.io/library/nginx): use ** for every image or docker.io/library/* for Docker Hub's official images",
+        );
+    }
+}
+
+#[test]
+fn a_docker_hub_pattern_of_one_globbed_segment_is_rejected() {
+    for pattern in ["docker.io/*", "index.docker.io/*", "docker.io/ngin?"] {
+        let mut pp = policy();
+        pp["spec"]["images"][1]["match"] = json!(pattern);
+        assert_rejected_with(
+            policies().create(&pp),
+            "spec.images[1].match: a Docker Hub pattern with one globbed path segment matches no image, because every Docker Hub repository has two (docker.io/library/nginx, docker.io/bitnami/redis): use docker.io/** for every Docker Hub image or docker.io/library/* for the official images",
+        );
+    }
+}
+
+/// The CEL rules on `match` and `refit::core::policy` (which `refit scan`
+/// and the operator use) must refuse exactly the same patterns as matching
+/// nothing: every pattern of up to three characters from `a.*?` after each
+/// kind of prefix is checked by both.
+#[test]
+fn the_api_server_and_refit_refuse_the_same_patterns_as_matching_nothing() {
+    let admission = policies();
+    let alphabet = ['a', '.', '*', '?'];
+    let mut segments: Vec<String> = alphabet.iter().map(char::to_string).collect();
+    for _ in 0..2 {
+        let longer: Vec<String> = segments
+            .iter()
+            .filter(|s| s.len() == segments.last().map_or(0, String::len))
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        segments.extend(longer);
+    }
+    let prefixes = [
+        "",
+        "docker.io/",
+        "index.docker.io/",
+        "registry-1.docker.io/",
+        "ghcr.io/",
+        "*/",
+        "a/",
+    ];
+    let mut refused = 0;
+    for prefix in prefixes {
+        for segment in &segments {
+            let pattern = format!("{prefix}{segment}");
+            let mut pp = policy();
+            pp["spec"]["images"][1]["match"] = json!(pattern);
+            let by_api_server = admission
+                .create(&pp)
+                .iter()
+                .any(|problem| problem.starts_with("spec.images[1].match: ") && problem.contains("matches no image"));
+            let spec: refit::api::PatchPolicySpec =
+                serde_json::from_value(pp["spec"].clone()).expect("a valid spec shape");
+            let by_refit = refit::core::policy::ImageRules::compile(&spec)
+                .err()
+                .is_some_and(|errors| {
+                    errors
+                        .iter()
+                        .any(|e| e.field == "spec.images[1].match" && e.problem.contains("matches no image"))
+                });
+            assert_eq!(
+                by_api_server, by_refit,
+                "`{pattern}`: API server refuses: {by_api_server}, refit: {by_refit}"
+            );
+            refused += usize::from(by_refit);
+        }
+    }
+    assert!(
+        refused > 50,
+        "only {refused} patterns were refused: the check compares too little"
+    );
+}
+
+#[test]
 fn an_unknown_update_strategy_is_rejected() {
     let mut pp = policy();
     pp["spec"]["images"][0]["update"] = json!("latest");

@@ -386,6 +386,38 @@ fn an_invalid_policy_names_the_field() {
 }
 
 #[test]
+fn a_policy_whose_pattern_matches_no_image_is_refused_with_the_patterns_to_use() {
+    let dir = std::env::temp_dir().join(format!("refit-scan-star-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let policy = dir.join("policy.yaml");
+    // `*` looks like "every image", but it is one path segment and would
+    // silently govern nothing.
+    std::fs::write(
+        &policy,
+        "apiVersion: refit.dev/v1alpha1\nkind: PatchPolicy\nmetadata: {name: ci}\nspec:\n  images:\n    - match: \"*\"\n      update: patch\n",
+    )
+    .expect("written");
+    let (code, stdout, stderr) = run_refit(&[
+        "scan",
+        "examples/quickstart/manifests",
+        "--oci-layout",
+        "examples/quickstart/registry",
+        "--policy",
+        policy.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}: spec.images[0].match: `*` matches no image: `*` and `?` stay within one path segment, and every repository has at least two (`docker.io/library/nginx`); use `**` for every image or `docker.io/library/*` for Docker Hub's official images\n",
+            policy.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn the_quickstart_registry_is_small_and_every_blob_matches_its_digest() {
     let root = repo_root().join("examples/quickstart/registry");
     let mut total = 0u64;

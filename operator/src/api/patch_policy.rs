@@ -178,6 +178,19 @@ pub enum UpdateStrategy {
     None,
 }
 
+/// `match` is not one segment that starts with a glob (`*`, `*-exporter`),
+/// unless it has `**`: such a pattern is not normalized, and `*` and `?`
+/// never match the `/` every repository has. `core::policy` refuses the
+/// same patterns, for `refit scan`.
+const ONE_SEGMENT_GLOB_RULE: &str = "self.contains('/') || self.contains('**') || !self.matches('^[*?]')";
+
+/// `match` is not Docker Hub and one globbed path segment (`docker.io/*`),
+/// unless it has `**`: Docker Hub repositories always have two path
+/// segments (`library/nginx`). `[.]` instead of `\\.` keeps the rule free of
+/// escapes.
+const DOCKER_HUB_ONE_SEGMENT_GLOB_RULE: &str =
+    "self.contains('**') || !self.matches('^((index|registry-1)[.])?docker[.]io/[^/]*[*?][^/]*$')";
+
 /// A rule for the images whose normalized repository matches `match`.
 #[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -186,9 +199,15 @@ pub struct ImageRule {
     /// Glob over the normalized repository (registry host included): `*`
     /// matches within one path segment, `**` across segments, `?` one
     /// character. Examples: `docker.io/library/nginx`, `ghcr.io/acme/*`,
-    /// `**` (every image). A pattern without a registry host is read as
-    /// Docker Hub's: `nginx` means `docker.io/library/nginx`.
+    /// `docker.io/library/*` (Docker Hub's official images), `**` (every
+    /// image). A pattern without a registry host is read as Docker Hub's:
+    /// `nginx` means `docker.io/library/nginx`, and so does
+    /// `docker.io/nginx`. Patterns that can match no image are refused: `*`
+    /// (every repository has at least two segments) and `docker.io/*`
+    /// (every Docker Hub repository has two after `docker.io`).
     #[serde(rename = "match")]
+    #[x_kube(validation = Rule::new(ONE_SEGMENT_GLOB_RULE).message("a pattern of one path segment that starts with * or ? matches no image, because every repository has at least two (docker.io/library/nginx): use ** for every image or docker.io/library/* for Docker Hub's official images"))]
+    #[x_kube(validation = Rule::new(DOCKER_HUB_ONE_SEGMENT_GLOB_RULE).message("a Docker Hub pattern with one globbed path segment matches no image, because every Docker Hub repository has two (docker.io/library/nginx, docker.io/bitnami/redis): use docker.io/** for every Docker Hub image or docker.io/library/* for the official images"))]
     #[schemars(length(min = 1, max = 255))]
     pub repository: String,
 

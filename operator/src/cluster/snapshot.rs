@@ -29,6 +29,7 @@ use crate::{
         drift::{NodeSnapshot, PodContainer, PodRevision, PodSnapshot, TemplateContainer},
         governance::Labels,
         intern::Interner,
+        naming,
     },
 };
 
@@ -49,20 +50,11 @@ pub struct WorkloadKey {
 impl WorkloadKey {
     /// The name of the workload's DriftReport: `<kind>-<name>` in lower
     /// case (`deployment-web`), shortened with a hash when that would be
-    /// longer than Kubernetes allows.
+    /// longer than Kubernetes allows (see [`naming::fit`]: the same name in
+    /// every release, so an upgrade finds its reports again).
     pub fn report_name(&self) -> String {
         let name = format!("{}-{}", self.kind.as_str().to_ascii_lowercase(), self.name);
-        if name.len() <= NAME_MAX {
-            return name;
-        }
-        let mut hasher = DefaultHasher::new();
-        name.hash(&mut hasher);
-        let suffix = format!("-{:08x}", hasher.finish() as u32);
-        let mut cut = NAME_MAX - suffix.len();
-        while !name.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("{}{suffix}", name[..cut].trim_end_matches(['-', '.']))
+        naming::fit(&name, NAME_MAX)
     }
 
     /// `apps/v1` or `batch/v1`.
@@ -105,6 +97,9 @@ impl WorkloadSnapshot {
     /// the template are named, with their revision, because both appear in
     /// the report.
     pub fn fingerprint(&self) -> u64 {
+        // `DefaultHasher` may change between Rust releases; that is fine
+        // here because fingerprints are only compared within one process
+        // and never stored or sent anywhere (names are: see `report_name`).
         let mut hasher = DefaultHasher::new();
         for container in &self.template {
             (&container.name, &container.image, container.init).hash(&mut hasher);
@@ -307,6 +302,8 @@ fn pod_snapshot(pod: &Pod, revision: PodRevision, interner: &mut Interner) -> Po
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -318,9 +315,87 @@ mod tests {
         };
         assert_eq!(key(WorkloadKind::Deployment, "web").report_name(), "deployment-web");
         assert_eq!(key(WorkloadKind::CronJob, "nightly").report_name(), "cronjob-nightly");
-        let long = key(WorkloadKind::StatefulSet, &"a".repeat(253)).report_name();
-        assert_eq!(long.len(), 253);
-        assert!(long.starts_with("statefulset-aaa"));
+    }
+
+    /// The longest name that needs no shortening: `statefulset-` and 241
+    /// characters.
+    #[test]
+    fn a_report_name_of_253_characters_is_kept_whole() {
+        let name = format!("{}eu-west-1-primary", "orders-ledger-".repeat(16));
+        let report = WorkloadKey {
+            kind: WorkloadKind::StatefulSet,
+            namespace: "payments".into(),
+            name: name.clone(),
+        }
+        .report_name();
+        assert_eq!(report.len(), 253);
+        assert_eq!(report, format!("statefulset-{name}"));
+    }
+
+    /// Reports are found again by name after an upgrade, so the shortened
+    /// form is pinned: `<kind>-<name>` cut to 242 characters (here the cut
+    /// ends on a `-`, which is dropped), `-`, and the first ten hex digits
+    /// of the SHA-256 of the whole `<kind>-<name>`, as `sha256sum` prints
+    /// them.
+    #[test]
+    fn a_long_report_name_is_shortened_the_same_way_in_every_release() {
+        let report = WorkloadKey {
+            kind: WorkloadKind::Deployment,
+            namespace: "payments".into(),
+            name: format!("{}eu-west-1", "orders-ledger-".repeat(18)),
+        }
+        .report_name();
+        assert_eq!(
+            report,
+            format!("deployment-{}orders-b0de86f451", "orders-ledger-".repeat(16))
+        );
+    }
+
+    /// A DNS subdomain name (the shape Kubernetes requires of workload
+    /// names) of up to 253 characters.
+    fn workload_name() -> impl Strategy<Value = String> {
+        // Up to 9 labels of up to 62 characters, cut at 253, so that many
+        // names are too long to be used as written.
+        prop::collection::vec("[a-z0-9]([-a-z0-9]{0,60}[a-z0-9])?", 1..10).prop_map(|labels| {
+            let name = labels.join(".");
+            name[..name.len().min(253)].trim_end_matches(['-', '.']).to_owned()
+        })
+    }
+
+    fn kind() -> impl Strategy<Value = WorkloadKind> {
+        prop::sample::select(vec![
+            WorkloadKind::Deployment,
+            WorkloadKind::StatefulSet,
+            WorkloadKind::DaemonSet,
+            WorkloadKind::CronJob,
+        ])
+    }
+
+    proptest! {
+        #[test]
+        fn every_report_name_is_a_stable_valid_object_name(kind in kind(), name in workload_name()) {
+            let key = WorkloadKey { kind, namespace: "storefront".into(), name };
+            let report = key.report_name();
+            prop_assert!(report.len() <= NAME_MAX, "{} characters", report.len());
+            prop_assert_eq!(&report, &key.clone().report_name());
+            prop_assert!(report.ends_with(|c: char| c.is_ascii_alphanumeric()), "{report}");
+            prop_assert!(!report.contains(".-") && !report.contains("-."), "{report}");
+        }
+
+        #[test]
+        fn different_long_workload_names_get_different_report_names(
+            kind in kind(),
+            stem in "[a-z0-9][-a-z0-9]{243}[a-z0-9]",
+            a in "[a-z0-9]{1,8}",
+            b in "[a-z0-9]{1,8}",
+        ) {
+            prop_assume!(a != b);
+            // Names of 246 to 253 characters that differ only past the cut,
+            // so their reports differ only in the hash.
+            let key = |end: &str| WorkloadKey { kind, namespace: "storefront".into(), name: format!("{stem}{end}") };
+            let (first, second) = (key(&a).report_name(), key(&b).report_name());
+            prop_assert_ne!(first, second);
+        }
     }
 
     #[test]

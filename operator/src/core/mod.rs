@@ -8,6 +8,7 @@ pub mod drift;
 pub mod duration;
 pub mod governance;
 pub mod intern;
+pub mod naming;
 pub mod planning;
 pub mod policy;
 pub mod reference;

@@ -18,10 +18,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sha2::{Digest as _, Sha256};
-
 use super::{
     drift::{ContainerFinding, WorkloadFindings},
+    naming::{self, HASH_LENGTH, NameHasher},
     reference::ImageReference,
     selection::RolledBackTags,
 };
@@ -325,7 +324,7 @@ fn is_numbered(name: &str, base: &str) -> bool {
 /// name. Long workload names are shortened to keep the name within 63
 /// characters.
 pub fn ticket_name(spec: &ChangeTicketSpec) -> String {
-    let mut hasher = Sha256::new();
+    let mut hasher = NameHasher::new();
     hasher.update(spec.workload.kind.as_str());
     hasher.update([0]);
     hasher.update(&spec.workload.name);
@@ -360,12 +359,11 @@ pub fn ticket_name(spec: &ChangeTicketSpec) -> String {
         hasher.update([0]);
         hasher.update(from);
     }
-    let hash: String = hasher.finalize().iter().take(5).map(|b| format!("{b:02x}")).collect();
+    let hash = hasher.finish();
     let kind = spec.workload.kind.as_str().to_ascii_lowercase();
     // Room for `-<hash>` and a `-NN` suffix for re-proposals.
-    let room = TICKET_NAME_MAX - kind.len() - 1 - hash.len() - 1 - 3;
-    let workload: String = spec.workload.name.chars().take(room).collect();
-    let workload = workload.trim_end_matches(['-', '.']);
+    let room = TICKET_NAME_MAX - kind.len() - 1 - HASH_LENGTH - 1 - 3;
+    let workload = naming::cut(&spec.workload.name, room);
     format!("{kind}-{workload}-{hash}")
 }
 

@@ -195,28 +195,51 @@ fn regex_error_summary(text: &str) -> &str {
 /// A pattern is normalized like an image name when its first segment is
 /// plain text that is not a registry host, so `nginx` means
 /// `docker.io/library/nginx` and `bitnami/*` means `docker.io/bitnami/*`.
+/// Docker Hub's other names are spelled `docker.io`, and a plain
+/// one-segment Docker Hub name gets `library/` as an image's would
+/// (`docker.io/nginx` means `docker.io/library/nginx`).
+///
+/// Every normalized repository has a registry and at least one path
+/// segment, and Docker Hub's have at least two path segments; so a pattern
+/// of one segment that is not normalized (`*`, `*-exporter`) and a Docker
+/// Hub pattern of one globbed path segment (`docker.io/*`) match nothing
+/// unless they contain `**`. [`ImageRules::compile`] (and the CRD's CEL
+/// rules on `match`) refuse them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositoryGlob {
     normalized: String,
 }
 
+/// Docker Hub's names as a pattern may start with them.
+const DOCKER_HUB_PREFIXES: [&str; 3] = ["docker.io/", "index.docker.io/", "registry-1.docker.io/"];
+
+fn is_glob(text: &str) -> bool {
+    text.contains(['*', '?'])
+}
+
+/// The part after `docker.io/` (or one of its other names), if the
+/// pattern names Docker Hub.
+fn docker_hub_path(pattern: &str) -> Option<&str> {
+    DOCKER_HUB_PREFIXES
+        .iter()
+        .find_map(|prefix| pattern.strip_prefix(prefix))
+}
+
 impl RepositoryGlob {
     /// Normalizes a pattern (see the type's doc).
     pub fn new(pattern: &str) -> RepositoryGlob {
-        let is_glob = |s: &str| s.contains(['*', '?']);
         let normalized = match pattern.split_once('/') {
             _ if pattern.starts_with(['*', '?']) => pattern.to_owned(),
             None => format!("{DOCKER_HUB}/library/{pattern}"),
             Some((first, _)) if is_glob(first) => pattern.to_owned(),
-            Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => {
-                let mut normalized = pattern.to_owned();
-                for alias in ["index.docker.io/", "registry-1.docker.io/"] {
-                    if let Some(rest) = pattern.strip_prefix(alias) {
-                        normalized = format!("{DOCKER_HUB}/{rest}");
-                    }
+            Some(_) if let Some(path) = docker_hub_path(pattern) => {
+                if path.contains('/') || is_glob(path) {
+                    format!("{DOCKER_HUB}/{path}")
+                } else {
+                    format!("{DOCKER_HUB}/library/{path}")
                 }
-                normalized
             }
+            Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => pattern.to_owned(),
             Some(_) => format!("{DOCKER_HUB}/{pattern}"),
         };
         RepositoryGlob { normalized }
@@ -225,6 +248,18 @@ impl RepositoryGlob {
     fn validate(pattern: &str) -> Result<(), String> {
         if pattern.is_empty() {
             return Err("the pattern cannot be empty; use `**` for every image".into());
+        }
+        // `**` crosses segments, so patterns with it are never refused here.
+        let crosses = pattern.contains("**");
+        if !crosses && !pattern.contains('/') && pattern.starts_with(['*', '?']) {
+            return Err(format!(
+                "`{pattern}` matches no image: `*` and `?` stay within one path segment, and every repository has at least two (`docker.io/library/nginx`); use `**` for every image or `docker.io/library/*` for Docker Hub's official images"
+            ));
+        }
+        if !crosses && docker_hub_path(pattern).is_some_and(|path| !path.contains('/') && is_glob(path)) {
+            return Err(format!(
+                "`{pattern}` matches no image: every Docker Hub repository has two path segments (`docker.io/library/nginx`, `docker.io/bitnami/redis`); use `docker.io/**` for every Docker Hub image or `docker.io/library/*` for the official images"
+            ));
         }
         if pattern.contains(char::is_whitespace) {
             return Err(format!("`{pattern}` contains whitespace"));
@@ -283,7 +318,10 @@ fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::core::reference::ImageReference;
 
     fn spec_with(images: serde_json::Value) -> PatchPolicySpec {
         serde_json::from_value(serde_json::json!({ "images": images })).expect("a valid spec shape")
@@ -307,6 +345,16 @@ mod tests {
             ("localhost:5000/team/app-?", "localhost:5000/team/app-12", false),
             ("**/node", "docker.io/library/node", true),
             ("**/node", "docker.io/library/nodered", false),
+            // A plain one-segment pattern is a Docker Hub official image,
+            // globbed or not, and so is a plain one after `docker.io/`.
+            ("ngin?", "docker.io/library/nginx", true),
+            ("nginx-*", "docker.io/library/nginx-exporter", true),
+            ("docker.io/nginx", "docker.io/library/nginx", true),
+            ("index.docker.io/nginx", "docker.io/library/nginx", true),
+            ("docker.io/library/*", "docker.io/library/python", true),
+            ("docker.io/library/*", "docker.io/bitnami/redis", false),
+            ("docker.io/**", "docker.io/bitnami/redis", true),
+            ("docker.io/*/*", "docker.io/bitnami/redis", true),
         ];
         for (pattern, repository, expected) in cases {
             assert_eq!(
@@ -377,5 +425,113 @@ mod tests {
             messages[3],
             "spec.images[1].match: `redis:7.2` names a tag or digest; `match` is a repository pattern (e.g. `docker.io/library/nginx`)"
         );
+    }
+
+    fn match_errors(pattern: &str) -> Vec<String> {
+        match ImageRules::compile(&spec_with(serde_json::json!([{"match": pattern}]))) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn a_lone_star_is_refused_with_the_patterns_that_mean_every_image() {
+        assert_eq!(
+            match_errors("*"),
+            [
+                "spec.images[0].match: `*` matches no image: `*` and `?` stay within one path segment, and every repository has at least two (`docker.io/library/nginx`); use `**` for every image or `docker.io/library/*` for Docker Hub's official images"
+            ]
+        );
+    }
+
+    #[test]
+    fn one_segment_patterns_that_start_with_a_glob_are_refused() {
+        for pattern in ["?", "*x*", "*-exporter", "???*"] {
+            let errors = match_errors(pattern);
+            assert_eq!(errors.len(), 1, "{pattern}: {errors:?}");
+            assert!(
+                errors[0].starts_with(&format!("spec.images[0].match: `{pattern}` matches no image: ")),
+                "{}",
+                errors[0]
+            );
+        }
+    }
+
+    #[test]
+    fn a_docker_hub_pattern_of_one_globbed_segment_is_refused() {
+        assert_eq!(
+            match_errors("docker.io/*"),
+            [
+                "spec.images[0].match: `docker.io/*` matches no image: every Docker Hub repository has two path segments (`docker.io/library/nginx`, `docker.io/bitnami/redis`); use `docker.io/**` for every Docker Hub image or `docker.io/library/*` for the official images"
+            ]
+        );
+        for pattern in ["index.docker.io/*", "registry-1.docker.io/*", "docker.io/ngin?"] {
+            let errors = match_errors(pattern);
+            assert!(
+                errors.len() == 1 && errors[0].contains("matches no image"),
+                "{pattern}: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn patterns_that_can_match_an_image_are_accepted() {
+        for (pattern, repository) in [
+            ("**", "docker.io/library/nginx"),
+            ("*nginx**", "mynginx.example/web"),
+            ("nginx", "docker.io/library/nginx"),
+            ("ngin?", "docker.io/library/nginx"),
+            ("nginx*", "docker.io/library/nginx"),
+            ("*/nginx", "registry.example/nginx"),
+            ("*/library/*", "docker.io/library/python"),
+            ("docker.io/nginx", "docker.io/library/nginx"),
+            ("docker.io/**", "docker.io/library/nginx"),
+            ("docker.io/*/*", "docker.io/bitnami/redis"),
+            ("ghcr.io/*", "ghcr.io/storefront"),
+        ] {
+            assert_eq!(match_errors(pattern), Vec::<String>::new(), "{pattern}");
+            assert!(
+                RepositoryGlob::new(pattern).matches(repository),
+                "{pattern} ~ {repository}"
+            );
+        }
+    }
+
+    /// Image references over a small alphabet, so that the glob patterns
+    /// below have a fair chance of matching them.
+    fn repository() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec!["", "docker.io/", "index.docker.io/", "ab.io/", "localhost:5000/"]),
+            prop::collection::vec("[a-c]{1,3}", 1..4),
+        )
+            .prop_filter_map("a valid reference", |(host, path)| {
+                ImageReference::parse(&format!("{host}{}:1.25.3-alpine3.20", path.join("/")))
+                    .ok()
+                    .map(|reference| reference.name().to_owned())
+            })
+    }
+
+    fn pattern() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec!["", "docker.io/", "index.docker.io/", "ab.io/"]),
+            prop::collection::vec("[a-c*?]{1,4}", 1..3),
+        )
+            .prop_map(|(host, segments)| format!("{host}{}", segments.join("/")))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_pattern_refused_for_matching_nothing_matches_no_image(
+            pattern in pattern(),
+            repositories in prop::collection::vec(repository(), 1..32),
+        ) {
+            let refused = RepositoryGlob::validate(&pattern).is_err_and(|problem| problem.contains("matches no image"));
+            if refused {
+                let glob = RepositoryGlob::new(&pattern);
+                for repository in &repositories {
+                    prop_assert!(!glob.matches(repository), "{pattern} was refused but matches {repository}");
+                }
+            }
+        }
     }
 }

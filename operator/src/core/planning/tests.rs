@@ -435,3 +435,28 @@ fn a_new_hand_edit_after_a_restart_gets_a_new_ticket() {
     assert_eq!(later.create.len(), 1, "{:?}", later.notes);
     assert_ne!(later.create[0].0, name);
 }
+
+/// Ticket names are stored in the cluster and referenced by ITSM records:
+/// these pin today's names, so a change to how they are built (the hash,
+/// its input, the shortening) fails here instead of renaming tickets. The
+/// hashes were checked with Python's `hashlib` over the same bytes.
+#[test]
+fn ticket_names_are_the_same_as_in_earlier_releases() {
+    let web = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    assert_eq!(web.create[0].0, "deployment-web-7a62f302a1");
+    // Cut to 37 characters, which ends on a `-` that is dropped.
+    let long = WorkloadRef {
+        kind: WorkloadKind::StatefulSet,
+        name: "orders-ledger-reconciliation-workers-eu-west-1".into(),
+    };
+    let long = plan(
+        &long,
+        &findings(vec![outdated("web", TO), outdated("sidecar", TO_NEWER)]),
+        &approve_policy(),
+        &[],
+    );
+    assert_eq!(
+        long.create[0].0,
+        "statefulset-orders-ledger-reconciliation-workers-e7e3cd75ea"
+    );
+}
