@@ -5,6 +5,8 @@
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
+use crate::lock::Lock;
+
 /// What can go wrong while reconciling or scanning.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -71,22 +73,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 impl Backoff {
     /// Records a failure of `key`; returns how long to wait before retrying.
     pub fn failed(&self, key: &str) -> Duration {
-        let count = match self.failures.lock() {
-            Ok(mut failures) => {
-                let count = failures.entry(key.to_owned()).or_default();
-                *count = count.saturating_add(1);
-                *count
-            }
-            Err(_) => 1,
-        };
-        delay(count)
+        let mut failures = self.failures.locked();
+        let count = failures.entry(key.to_owned()).or_default();
+        *count = count.saturating_add(1);
+        delay(*count)
     }
 
     /// Forgets the failures of `key`.
     pub fn succeeded(&self, key: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(key);
-        }
+        self.failures.locked().remove(key);
     }
 }
 

@@ -47,6 +47,7 @@ use crate::{
         drift::{EvaluationContext, Evaluator},
         governance::{Governance, PolicyScope, WorkloadScope, govern},
     },
+    lock::Lock,
     registry::{Resolver, gather},
     telemetry::metrics::label,
 };
@@ -149,9 +150,7 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
 
     // 7. publish
     let summaries = summarize(&valid, &names, &governance, &governed, state, &full, ctx, now);
-    if let Ok(mut shared) = ctx.summaries.lock() {
-        *shared = summaries;
-    }
+    *ctx.summaries.locked() = summaries;
     for policy in &policies {
         if let Err(error) = publish_status(ctx, policy).await {
             ctx.metrics.failure(SCANNER, error.metric_label());
@@ -309,7 +308,7 @@ fn summarize(
     ctx: &Context,
     now: DateTime<Utc>,
 ) -> HashMap<String, PolicySummary> {
-    let previous = ctx.summaries.lock().map(|s| s.clone()).unwrap_or_default();
+    let previous = ctx.summaries.locked().clone();
     let mut summaries = HashMap::new();
     for (p, name) in names.iter().enumerate().take(valid.len()) {
         let mine = governed
