@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
-use crate::lock::Lock;
+use crate::{cluster::TimeOutOfRange, lock::Lock};
 
 /// What can go wrong while reconciling or scanning.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,9 @@ pub enum Error {
     /// The object has no name (the API server always sets one).
     #[error("the object has no name")]
     MissingName,
+    /// A timestamp to write cannot be stored (the clock is set far wrong).
+    #[error("cannot write a timestamp: {0}")]
+    TimeOutOfRange(#[from] TimeOutOfRange),
 }
 
 impl Error {
@@ -56,6 +59,7 @@ impl Error {
             Error::WriteReport { .. } => "write_report",
             Error::DeleteReport { .. } => "delete_report",
             Error::MissingName => "missing_name",
+            Error::TimeOutOfRange(_) => "time_out_of_range",
         }
     }
 }

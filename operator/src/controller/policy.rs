@@ -127,7 +127,7 @@ pub async fn publish_status(ctx: &Context, policy: &PatchPolicy) -> Result<(), E
     let mut applied = ctx.policy_status.lock().await;
     let validation = validate(&policy.spec);
     let summary = ctx.summaries.locked().get(name).cloned();
-    let desired = desired_status(policy, &validation, summary.as_ref(), time(Utc::now()));
+    let desired = desired_status(policy, &validation, summary.as_ref(), time(Utc::now())?);
     if policy.status.as_ref().is_some_and(|current| same(current, &desired)) {
         return Ok(());
     }

@@ -198,6 +198,9 @@ impl Collector for RegistryCollector {
             MetricType::Gauge,
         )?;
         for (registry, state) in &health {
+            // Prometheus wants Unix time. A success dated before 1970 (a
+            // clock set far back) leaves the series out rather than
+            // exporting a wrong time.
             if let Some(seconds) = state
                 .last_success
                 .and_then(|at| at.duration_since(UNIX_EPOCH).ok())

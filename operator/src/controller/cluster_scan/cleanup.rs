@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::Utc;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
 
 use super::ScanState;
 use crate::{
-    cluster::{reports::MANAGED_BY, snapshot::WorkloadKey, time},
+    cluster::{reports::MANAGED_BY, snapshot::WorkloadKey},
     controller::{Context, error::Error},
     telemetry::metrics::label,
 };
@@ -24,6 +24,7 @@ pub(super) async fn delete_stale(
     state: &mut ScanState,
     governed: &HashMap<WorkloadKey, usize>,
     invalid: &BTreeSet<String>,
+    now: &Time,
 ) -> Result<(), ()> {
     let mut result = Ok(());
     let mut gone: HashSet<(String, String)> = HashSet::new();
@@ -72,7 +73,7 @@ pub(super) async fn delete_stale(
         // Until the watch shows the deletion, remember it as "written".
         if let Some(report) = ctx.stores.reports.get(&ObjectRef::new(&name).within(&namespace)) {
             let mut deleting = (*report).clone();
-            deleting.metadata.deletion_timestamp = Some(time(Utc::now()));
+            deleting.metadata.deletion_timestamp = Some(now.clone());
             state
                 .written
                 .insert((namespace, name), (report.metadata.resource_version.clone(), deleting));

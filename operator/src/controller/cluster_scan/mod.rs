@@ -31,8 +31,11 @@ use tokio::time::Instant;
 use super::{Context, Shutdown, error};
 use crate::{
     api::{DriftReport, DriftReportStatus},
-    cluster::snapshot::WorkloadKey,
+    cluster::{Now, snapshot::WorkloadKey},
 };
+
+/// The controller name scan failures are counted under.
+const SCANNER: &str = "scanner";
 
 /// Why a scan runs; also its metrics label.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,10 +176,27 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
             }
         };
         if let Some(trigger) = trigger {
+            let now = match Now::read() {
+                Ok(now) => now,
+                Err(error) => {
+                    // Nothing can be written without a timestamp: wait,
+                    // with back-off, for the clock to be set right.
+                    let error = error::Error::from(error);
+                    ctx.metrics.failure(SCANNER, error.metric_label());
+                    let count = state.retry.map_or(1, |(count, _)| count.saturating_add(1));
+                    state.retry = Some((count, Instant::now() + error::delay(count)));
+                    tracing::error!(%error, retry_in = ?error::delay(count), "cannot scan");
+                    tokio::select! {
+                        () = sleep_until(state.retry.map(|(_, at)| at)) => {}
+                        () = &mut stop => break,
+                    }
+                    continue;
+                }
+            };
             if trigger == Trigger::Workloads {
                 state.changes = None;
             }
-            let failed = pass::scan(&ctx, &mut state, &trigger).await;
+            let failed = pass::scan(&ctx, &mut state, &trigger, &now).await;
             state.retry = if failed {
                 let count = state.retry.map_or(1, |(count, _)| count.saturating_add(1));
                 Some((count, Instant::now() + error::delay(count)))

@@ -20,7 +20,6 @@ use std::{
     sync::Arc,
 };
 
-use chrono::{DateTime, Utc};
 use kube::ResourceExt;
 use tokio::time::Instant;
 
@@ -32,9 +31,9 @@ use super::{
 use crate::{
     api::{PatchPolicy, drift_report::FindingState, patch_policy::PolicyOverlap},
     cluster::{
+        Now,
         reports::{DesiredReport, writes_needed},
         snapshot::{ClusterSnapshot, WorkloadKey, WorkloadSnapshot},
-        time,
     },
     controller::{
         Context,
@@ -58,9 +57,8 @@ const SCANNER: &str = "scanner";
 /// Runs one scan; returns whether a write failed (the loop retries with
 /// back-off).
 #[tracing::instrument(skip_all, fields(trigger = trigger.label()))]
-pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger) -> bool {
+pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger, now: &Now) -> bool {
     let started = std::time::Instant::now();
-    let now = Utc::now();
     state.settle(ctx);
 
     // 1. read (no client required)
@@ -144,7 +142,7 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
     }
 
     // 6. clean up
-    let removed = delete_stale(ctx, state, &governed, &invalid).await;
+    let removed = delete_stale(ctx, state, &governed, &invalid, &now.time).await;
     failed |= removed.is_err();
     state.evaluated.retain(|key, _| governed.contains_key(key));
 
@@ -204,7 +202,7 @@ async fn evaluate_policy(
     policy: &PatchPolicy,
     compiled: &ValidPolicy,
     workloads: &[&WorkloadSnapshot],
-    now: DateTime<Utc>,
+    now: &Now,
 ) -> PolicyOutcome {
     let name = policy.name_any();
     let (baselines, problems) = baselines::resolve(&ctx.client, policy.spec.runtime.as_ref(), snapshot).await;
@@ -216,7 +214,7 @@ async fn evaluate_policy(
         .flat_map(|w| w.template.iter().map(|c| c.image.to_string()))
         .collect();
     let rolled_back = HashMap::new();
-    let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now).await;
+    let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now.at).await;
     let mut evaluator = Evaluator::new(EvaluationContext {
         rules: &compiled.rules,
         check_base_images: compiled.check_base_images,
@@ -224,7 +222,7 @@ async fn evaluate_policy(
         registry: &facts,
         nodes: &snapshot.nodes,
         rolled_back: &rolled_back,
-        now,
+        now: now.at,
     });
     let mut outcome = PolicyOutcome {
         failed: false,
@@ -243,7 +241,7 @@ async fn evaluate_policy(
         let report_name = desired.name();
         let namespace = workload.key.namespace.clone();
         let current = state.report(ctx, &namespace, &report_name);
-        let writes = writes_needed(&desired, current.as_deref(), time(now));
+        let writes = writes_needed(&desired, current.as_deref(), now.time.clone());
         if !writes.is_empty() {
             match ctx.reports.write(&desired, &writes).await {
                 Ok(written) => {
@@ -306,7 +304,7 @@ fn summarize(
     state: &ScanState,
     full: &BTreeSet<usize>,
     ctx: &Context,
-    now: DateTime<Utc>,
+    now: &Now,
 ) -> HashMap<String, PolicySummary> {
     let previous = ctx.summaries.locked().clone();
     let mut summaries = HashMap::new();
@@ -323,7 +321,7 @@ fn summarize(
             }
         }
         let last_scan = if full.contains(&p) {
-            Some(time(now))
+            Some(now.time.clone())
         } else {
             previous.get(name).and_then(|s| s.last_scan.clone())
         };
