@@ -14,19 +14,17 @@ use crate::{
     telemetry::metrics::label,
 };
 
-/// The controller name cleanup failures are counted under.
-const SCANNER: &str = "scanner";
-
 /// Deletes refit's reports of workloads no valid policy governs (a report
 /// naming an invalid policy stays: refit does not act on that policy).
+/// Returns the deletes that failed; the others go ahead regardless.
 pub(super) async fn delete_stale(
     ctx: &Context,
     state: &mut ScanState,
     governed: &HashMap<WorkloadKey, usize>,
     invalid: &BTreeSet<String>,
     now: &Time,
-) -> Result<(), ()> {
-    let mut result = Ok(());
+) -> Vec<Error> {
+    let mut failures = Vec::new();
     let mut gone: HashSet<(String, String)> = HashSet::new();
     for report in ctx.stores.reports.state() {
         if report.labels().get(MANAGED_BY.0).map(String::as_str) != Some(MANAGED_BY.1) {
@@ -57,16 +55,11 @@ pub(super) async fn delete_stale(
                 tracing::info!(report = %format!("{namespace}/{name}"), "deleted the DriftReport of a workload no policy governs");
                 gone.insert((namespace, name));
             }
-            Err(source) => {
-                let error = Error::DeleteReport {
-                    namespace,
-                    name,
-                    source,
-                };
-                ctx.metrics.failure(SCANNER, error.metric_label());
-                tracing::warn!(%error, "cannot delete a DriftReport; retrying");
-                result = Err(());
-            }
+            Err(source) => failures.push(Error::DeleteReport {
+                namespace,
+                name,
+                source,
+            }),
         }
     }
     for (namespace, name) in gone {
@@ -79,5 +72,5 @@ pub(super) async fn delete_stale(
                 .insert((namespace, name), (report.metadata.resource_version.clone(), deleting));
         }
     }
-    result
+    failures
 }

@@ -14,6 +14,11 @@
 //! 6. clean up reports of workloads no valid policy governs any more
 //!    (never for a policy that is only invalid: refit does not act on it);
 //! 7. publish: policy status (counts, overlaps, last scan) and metrics.
+//!
+//! A step that fails for one object (a report that cannot be written, a
+//! policy whose status cannot be published) does not stop the others: the
+//! failure is collected in the [`ScanOutcome`], counted and logged at the
+//! end, and the loop decides from it whether to scan again.
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -27,6 +32,7 @@ use super::{
     Evaluated, ScanState, Trigger, baselines,
     cleanup::delete_stale,
     findings::{notices, ready_message, reference},
+    outcome::ScanOutcome,
 };
 use crate::{
     api::{PatchPolicy, drift_report::FindingState, patch_policy::PolicyOverlap},
@@ -51,14 +57,11 @@ use crate::{
     telemetry::metrics::label,
 };
 
-/// The controller name scan failures are counted under.
-const SCANNER: &str = "scanner";
-
-/// Runs one scan; returns whether a write failed (the loop retries with
-/// back-off).
+/// Runs one scan at `now`; returns what it did and every step that failed.
 #[tracing::instrument(skip_all, fields(trigger = trigger.label()))]
-pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger, now: &Now) -> bool {
+pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger, now: &Now) -> ScanOutcome {
     let started = std::time::Instant::now();
+    let mut outcome = ScanOutcome::default();
     state.settle(ctx);
 
     // 1. read (no client required)
@@ -115,7 +118,7 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
         let fresh = state
             .evaluated
             .get(&workload.key)
-            .is_some_and(|e| e.fingerprint == workload.fingerprint() && e.policy == policy);
+            .is_some_and(|e| e.complete && e.fingerprint == workload.fingerprint() && e.policy == policy);
         if full.contains(&p) || !fresh {
             todo.entry(p).or_default().push(workload);
         }
@@ -130,20 +133,25 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
     let resolver = ctx.registry.resolver(&ctx.client, secrets, refresh).await;
 
     // 4.–5. gather, evaluate, write
-    let mut failed = false;
-    let mut evaluated = 0;
-    let mut writes = 0;
     for (p, workloads) in &todo {
         let (policy, compiled) = &valid[*p];
-        let outcome = evaluate_policy(ctx, state, &resolver, &snapshot, policy, compiled, workloads, now).await;
-        failed |= outcome.failed;
-        evaluated += workloads.len();
-        writes += outcome.writes;
+        evaluate_policy(
+            ctx,
+            state,
+            &resolver,
+            &snapshot,
+            policy,
+            compiled,
+            workloads,
+            now,
+            &mut outcome,
+        )
+        .await;
     }
 
     // 6. clean up
     let removed = delete_stale(ctx, state, &governed, &invalid, &now.time).await;
-    failed |= removed.is_err();
+    outcome.failures.extend(removed);
     state.evaluated.retain(|key, _| governed.contains_key(key));
 
     // 7. publish
@@ -151,11 +159,10 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
     *ctx.summaries.locked() = summaries;
     for policy in &policies {
         if let Err(error) = publish_status(ctx, policy).await {
-            ctx.metrics.failure(SCANNER, error.metric_label());
-            tracing::warn!(%error, "cannot publish a policy's status; retrying");
-            failed = true;
+            outcome.failures.push(error);
         }
     }
+    outcome.record(&ctx.metrics);
     record_metrics(ctx, state, governed.len());
     let interval = |p: usize| ctx.settings.scan_interval_override.unwrap_or(valid[p].1.scan_interval);
     for &p in &full {
@@ -171,8 +178,16 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
         .scan_duration
         .get_or_create(&label("trigger", trigger.label()))
         .observe(elapsed.as_secs_f64());
+    let (evaluated, writes, failed) = (outcome.evaluated, outcome.writes, outcome.failures.len());
     if matches!(trigger, Trigger::Workloads) {
-        tracing::debug!(trigger = trigger.label(), evaluated, writes, ?elapsed, "scan finished");
+        tracing::debug!(
+            trigger = trigger.label(),
+            evaluated,
+            writes,
+            failed,
+            ?elapsed,
+            "scan finished"
+        );
     } else {
         tracing::info!(
             trigger = trigger.label(),
@@ -180,19 +195,16 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
             governed = governed.len(),
             evaluated,
             writes,
+            failed,
             ?elapsed,
             "scan finished"
         );
     }
-    failed
+    outcome
 }
 
-/// What evaluating one policy's workloads came to.
-struct PolicyOutcome {
-    failed: bool,
-    writes: usize,
-}
-
+/// Steps 4 and 5 for one policy: gather, evaluate and write its workloads'
+/// reports, adding what it did and what failed to `outcome`.
 #[allow(clippy::too_many_arguments, reason = "one call site; the scan's parts, named")]
 async fn evaluate_policy(
     ctx: &Context,
@@ -203,12 +215,14 @@ async fn evaluate_policy(
     compiled: &ValidPolicy,
     workloads: &[&WorkloadSnapshot],
     now: &Now,
-) -> PolicyOutcome {
+    outcome: &mut ScanOutcome,
+) {
     let name = policy.name_any();
-    let (baselines, problems) = baselines::resolve(&ctx.client, policy.spec.runtime.as_ref(), snapshot).await;
-    for problem in problems {
-        tracing::warn!(policy = %name, %problem, "a runtime baseline cannot be resolved");
-    }
+    let (baselines, unresolved) = baselines::resolve(&ctx.client, &name, policy.spec.runtime.as_ref(), snapshot).await;
+    // A baseline that could not be read this time (not one that is
+    // missing) leaves the evaluations incomplete: the retry does them again.
+    let complete = !unresolved.iter().any(Error::is_transient);
+    outcome.failures.extend(unresolved);
     let images: Vec<String> = workloads
         .iter()
         .flat_map(|w| w.template.iter().map(|c| c.image.to_string()))
@@ -224,11 +238,8 @@ async fn evaluate_policy(
         rolled_back: &rolled_back,
         now: now.at,
     });
-    let mut outcome = PolicyOutcome {
-        failed: false,
-        writes: 0,
-    };
     for workload in workloads {
+        outcome.evaluated += 1;
         let findings = evaluator.evaluate(&workload.template, &workload.pods);
         let status = findings.report_status();
         let desired = DesiredReport {
@@ -271,14 +282,12 @@ async fn evaluate_policy(
                     }
                 }
                 Err(source) => {
-                    let error = Error::WriteReport {
+                    // Not recorded as evaluated: the retry writes it.
+                    outcome.failures.push(Error::WriteReport {
                         namespace,
                         name: report_name,
                         source,
-                    };
-                    ctx.metrics.failure(SCANNER, error.metric_label());
-                    tracing::warn!(%error, workload = %workload.key, "cannot write a DriftReport; retrying");
-                    outcome.failed = true;
+                    });
                     continue;
                 }
             }
@@ -289,10 +298,10 @@ async fn evaluate_policy(
                 fingerprint: workload.fingerprint(),
                 policy: (name.clone(), policy.metadata.generation),
                 status,
+                complete,
             },
         );
     }
-    outcome
 }
 
 #[allow(clippy::too_many_arguments, reason = "one call site; the scan's parts, named")]
