@@ -1,7 +1,8 @@
 //! One scan, as a pipeline:
 //!
 //! 1. read (no client required): the cluster snapshot from the watch
-//!    stores, every policy validated (invalid ones take no part);
+//!    stores (objects without a name, namespace or uid left out, counted
+//!    and logged), every policy validated (invalid ones take no part);
 //! 2. govern: which valid policy governs which workload (`core::governance`);
 //! 3. choose: the workloads to evaluate (all of the policies scanned, plus
 //!    any whose inputs or policy changed since their last evaluation);
@@ -66,6 +67,16 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
 
     // 1. read (no client required)
     let snapshot = ClusterSnapshot::read(&ctx.stores);
+    for object in &snapshot.skipped {
+        ctx.metrics.skipped(object.kind, object.reason.label());
+        tracing::warn!(
+            kind = object.kind,
+            namespace = object.namespace.as_deref(),
+            name = object.name.as_deref(),
+            reason = object.reason.label(),
+            "an object without a name, namespace or uid is left out of the scan"
+        );
+    }
     let mut policies: Vec<Arc<PatchPolicy>> = ctx.policies.state();
     policies.sort_by_key(|p| p.name_any());
     let mut valid: Vec<(Arc<PatchPolicy>, ValidPolicy)> = Vec::new();
