@@ -8,7 +8,7 @@
 //! scan loop); [`telemetry`] is logging, metrics and health endpoints;
 //! [`config`] is the operator's config file; [`cli`] is the command line
 //! that `main.rs` hands over to; [`tls`] fixes the process-wide TLS crypto
-//! provider.
+//! provider; [`lock`] locks mutexes, failing loudly when one is poisoned.
 
 pub mod api;
 pub mod cli;
@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod config;
 pub mod controller;
 pub mod core;
+pub mod lock;
 pub mod manifest_scan;
 pub mod registry;
 pub mod telemetry;

@@ -147,33 +147,110 @@ pub struct ClusterSnapshot {
     pub namespaces: HashMap<String, Labels>,
     /// Node component versions by node name.
     pub nodes: HashMap<String, NodeSnapshot>,
+    /// Objects left out because they lack what refit names them by.
+    pub skipped: Vec<SkippedObject>,
+}
+
+/// An object [`ClusterSnapshot::read`] leaves out. The API server gives
+/// every object a name and a uid (and kube's reflector refuses one without
+/// a name), so only a broken server or client gets here; storing `""`
+/// instead would name reports after nothing and give them an
+/// ownerReference to no object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedObject {
+    /// Its kind: `Deployment`, `Pod`, `Namespace`, `Node`, ….
+    pub kind: &'static str,
+    /// Its namespace, if it has one.
+    pub namespace: Option<String>,
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// What it lacks.
+    pub reason: SkipReason,
+}
+
+/// What a skipped object lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// No name (or an empty one).
+    NoName,
+    /// A namespaced object without a namespace.
+    NoNamespace,
+    /// A workload without a uid, which its DriftReport's ownerReference
+    /// needs.
+    NoUid,
+}
+
+impl SkipReason {
+    /// A short, stable label for metrics (`refit_skipped_objects_total{reason}`).
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::NoName => "no_name",
+            SkipReason::NoNamespace => "no_namespace",
+            SkipReason::NoUid => "no_uid",
+        }
+    }
+}
+
+impl SkippedObject {
+    fn new(kind: &'static str, meta: &ObjectMeta, reason: SkipReason) -> SkippedObject {
+        SkippedObject {
+            kind,
+            namespace: meta.namespace.clone(),
+            name: meta.name.clone(),
+            reason,
+        }
+    }
+}
+
+/// A metadata field that is set and not empty.
+fn present(field: Option<&String>) -> Option<String> {
+    field.filter(|value| !value.is_empty()).cloned()
+}
+
+/// A workload's namespace, name and uid, or the first it lacks.
+fn identity(meta: &ObjectMeta) -> Result<(String, String, String), SkipReason> {
+    let name = present(meta.name.as_ref()).ok_or(SkipReason::NoName)?;
+    let namespace = present(meta.namespace.as_ref()).ok_or(SkipReason::NoNamespace)?;
+    let uid = present(meta.uid.as_ref()).ok_or(SkipReason::NoUid)?;
+    Ok((namespace, name, uid))
 }
 
 impl ClusterSnapshot {
-    /// Reads the stores.
+    /// Reads the stores. Objects without a name, a namespace (where they
+    /// need one) or, for workloads, a uid are left out and listed in
+    /// [`skipped`](ClusterSnapshot::skipped).
     pub fn read(stores: &Stores) -> ClusterSnapshot {
         let mut by_workload: HashMap<WorkloadKey, Vec<PodSnapshot>> = HashMap::new();
         let mut interner = Interner::default();
+        let mut skipped = Vec::new();
         let joiner = super::join::Joiner::new(stores);
         for pod in stores.pods.state() {
+            let Some(name) = present(pod.metadata.name.as_ref()) else {
+                skipped.push(SkippedObject::new("Pod", &pod.metadata, SkipReason::NoName));
+                continue;
+            };
             if let Some((key, revision)) = joiner.join(&pod) {
                 by_workload
                     .entry(key)
                     .or_default()
-                    .push(pod_snapshot(&pod, revision, &mut interner));
+                    .push(pod_snapshot(&pod, name, revision, &mut interner));
             }
         }
         let mut workloads = Vec::new();
         let mut add = |kind: WorkloadKind, meta: &ObjectMeta, spec: Option<&PodSpec>| {
-            let (Some(namespace), Some(name)) = (meta.namespace.clone(), meta.name.clone()) else {
-                return;
+            let (namespace, name, uid) = match identity(meta) {
+                Ok(identity) => identity,
+                Err(reason) => {
+                    skipped.push(SkippedObject::new(kind.as_str(), meta, reason));
+                    return;
+                }
             };
             let key = WorkloadKey { kind, namespace, name };
             let template = spec.map(|spec| template(spec, &mut interner)).unwrap_or_default();
             let mut pods = by_workload.remove(&key).unwrap_or_default();
             pods.sort_by(|a, b| a.name.cmp(&b.name));
             workloads.push(WorkloadSnapshot {
-                uid: meta.uid.clone().unwrap_or_default(),
+                uid,
                 labels: meta.labels.clone().unwrap_or_default(),
                 template,
                 pull_secrets: spec
@@ -211,38 +288,37 @@ impl ClusterSnapshot {
             add(WorkloadKind::CronJob, &object.metadata, spec);
         }
         workloads.sort_by(|a, b| a.key.cmp(&b.key));
-        let namespaces = stores
-            .namespaces
-            .state()
-            .iter()
-            .filter_map(|ns| {
-                Some((
-                    ns.metadata.name.clone()?,
-                    ns.metadata.labels.clone().unwrap_or_default(),
-                ))
-            })
-            .collect();
-        let nodes = stores
-            .nodes
-            .state()
-            .iter()
-            .filter_map(|node| {
-                let info = node.status.as_ref().and_then(|s| s.node_info.as_ref());
-                let text = |value: Option<&String>| value.filter(|v| !v.is_empty()).cloned();
-                Some((
-                    node.metadata.name.clone()?,
-                    NodeSnapshot {
-                        kubelet: text(info.map(|i| &i.kubelet_version)),
-                        container_runtime: text(info.map(|i| &i.container_runtime_version)),
-                        kernel: text(info.map(|i| &i.kernel_version)),
-                    },
-                ))
-            })
-            .collect();
+        let mut namespaces = HashMap::new();
+        for ns in stores.namespaces.state() {
+            match present(ns.metadata.name.as_ref()) {
+                Some(name) => {
+                    namespaces.insert(name, ns.metadata.labels.clone().unwrap_or_default());
+                }
+                None => skipped.push(SkippedObject::new("Namespace", &ns.metadata, SkipReason::NoName)),
+            }
+        }
+        let mut nodes = HashMap::new();
+        for node in stores.nodes.state() {
+            let Some(name) = present(node.metadata.name.as_ref()) else {
+                skipped.push(SkippedObject::new("Node", &node.metadata, SkipReason::NoName));
+                continue;
+            };
+            let info = node.status.as_ref().and_then(|s| s.node_info.as_ref());
+            let text = |value: Option<&String>| value.filter(|v| !v.is_empty()).cloned();
+            nodes.insert(
+                name,
+                NodeSnapshot {
+                    kubelet: text(info.map(|i| &i.kubelet_version)),
+                    container_runtime: text(info.map(|i| &i.container_runtime_version)),
+                    kernel: text(info.map(|i| &i.kernel_version)),
+                },
+            );
+        }
         ClusterSnapshot {
             workloads,
             namespaces,
             nodes,
+            skipped,
         }
     }
 }
@@ -261,7 +337,7 @@ fn template(spec: &PodSpec, interner: &mut Interner) -> Vec<TemplateContainer> {
         .collect()
 }
 
-fn pod_snapshot(pod: &Pod, revision: PodRevision, interner: &mut Interner) -> PodSnapshot {
+fn pod_snapshot(pod: &Pod, name: String, revision: PodRevision, interner: &mut Interner) -> PodSnapshot {
     let status = pod.status.as_ref();
     let image_ids: BTreeMap<(bool, &str), &str> = status
         .and_then(|s| s.container_statuses.as_ref())
@@ -293,7 +369,7 @@ fn pod_snapshot(pod: &Pod, revision: PodRevision, interner: &mut Interner) -> Po
         })
         .collect();
     PodSnapshot {
-        name: pod.metadata.name.clone().unwrap_or_default(),
+        name,
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
         revision,
         containers,
@@ -473,8 +549,8 @@ mod tests {
         };
         let mut interner = Interner::default();
         let template = template(&spec(), &mut interner);
-        let running = pod_snapshot(&pod("web-1", "aa"), PodRevision::Current, &mut interner);
-        let rebuilt = pod_snapshot(&pod("web-2", "bb"), PodRevision::Earlier, &mut interner);
+        let running = pod_snapshot(&pod("web-1", "aa"), "web-1".into(), PodRevision::Current, &mut interner);
+        let rebuilt = pod_snapshot(&pod("web-2", "bb"), "web-2".into(), PodRevision::Earlier, &mut interner);
         for snapshot in [&running, &rebuilt] {
             let names: Vec<(&str, bool, &str)> = snapshot
                 .containers
@@ -494,5 +570,153 @@ mod tests {
             Some(format!("docker.io/library/nginx@sha256:{}", "bb".repeat(32)).as_str())
         );
         assert_eq!(rebuilt.revision, PodRevision::Earlier);
+    }
+
+    mod read {
+        use std::hash::Hash;
+
+        use k8s_openapi::api::{
+            apps::v1::{DaemonSet, Deployment, DeploymentSpec, ReplicaSet, StatefulSet},
+            batch::v1::{CronJob, Job},
+            core::v1::{Container, Namespace, Node, PodTemplateSpec},
+        };
+        use kube::runtime::{
+            reflector::{self, Store},
+            watcher,
+        };
+
+        use super::*;
+
+        fn store<K>(objects: Vec<K>) -> Store<K>
+        where
+            K: kube::Resource + Clone + 'static,
+            K::DynamicType: Default + Eq + Hash + Clone,
+        {
+            let (reader, mut writer) = reflector::store();
+            for object in objects {
+                writer.apply_watcher_event(&watcher::Event::Apply(object));
+            }
+            reader
+        }
+
+        fn stores(
+            deployments: Vec<Deployment>,
+            pods: Vec<Pod>,
+            namespaces: Vec<Namespace>,
+            nodes: Vec<Node>,
+        ) -> Stores {
+            Stores {
+                deployments: store(deployments),
+                stateful_sets: store(Vec::<StatefulSet>::new()),
+                daemon_sets: store(Vec::<DaemonSet>::new()),
+                cron_jobs: store(Vec::<CronJob>::new()),
+                replica_sets: store(Vec::<ReplicaSet>::new()),
+                jobs: store(Vec::<Job>::new()),
+                pods: store(pods),
+                nodes: store(nodes),
+                namespaces: store(namespaces),
+                reports: store(Vec::new()),
+            }
+        }
+
+        fn meta(namespace: Option<&str>, name: Option<&str>, uid: Option<&str>) -> ObjectMeta {
+            ObjectMeta {
+                namespace: namespace.map(str::to_owned),
+                name: name.map(str::to_owned),
+                uid: uid.map(str::to_owned),
+                ..ObjectMeta::default()
+            }
+        }
+
+        fn deployment(name: &str, uid: Option<&str>) -> Deployment {
+            Deployment {
+                metadata: meta(Some("storefront"), Some(name), uid),
+                spec: Some(DeploymentSpec {
+                    template: PodTemplateSpec {
+                        spec: Some(PodSpec {
+                            containers: vec![Container {
+                                name: "web".into(),
+                                image: Some("nginx:1.25.3-alpine3.20".into()),
+                                ..Container::default()
+                            }],
+                            ..PodSpec::default()
+                        }),
+                        ..PodTemplateSpec::default()
+                    },
+                    ..DeploymentSpec::default()
+                }),
+                ..Deployment::default()
+            }
+        }
+
+        #[test]
+        fn a_workload_without_a_uid_is_left_out_and_named_never_reported_with_an_empty_uid() {
+            // What a broken admission webhook or a hand-made watch event
+            // could hand refit; a DriftReport of `legacy` would be owned by
+            // no object.
+            let snapshot = ClusterSnapshot::read(&stores(
+                vec![
+                    deployment("web", Some("0b6c1f9e-4a8d-4c1e-9f6e-2d7a5b3c8e10")),
+                    deployment("legacy", None),
+                    deployment("blank", Some("")),
+                ],
+                vec![],
+                vec![],
+                vec![],
+            ));
+            let reported: Vec<(&str, &str)> = snapshot
+                .workloads
+                .iter()
+                .map(|w| (w.key.name.as_str(), w.uid.as_str()))
+                .collect();
+            assert_eq!(reported, [("web", "0b6c1f9e-4a8d-4c1e-9f6e-2d7a5b3c8e10")]);
+            let mut skipped = snapshot.skipped.clone();
+            skipped.sort_by(|a, b| a.name.cmp(&b.name));
+            let skip = |name: &str| SkippedObject {
+                kind: "Deployment",
+                namespace: Some("storefront".into()),
+                name: Some(name.into()),
+                reason: SkipReason::NoUid,
+            };
+            assert_eq!(skipped, [skip("blank"), skip("legacy")]);
+            assert_eq!(skipped[0].reason.label(), "no_uid");
+        }
+
+        #[test]
+        fn pods_namespaces_and_nodes_with_an_empty_name_are_left_out_as_skipped() {
+            // kube's reflector refuses objects without a name outright; an
+            // empty one gets through and must not become a node called "".
+            let pod = |name: Option<&str>| Pod {
+                metadata: meta(Some("storefront"), name, Some("6e1d2c3b-0f4a-4b5c-8d9e-7a6b5c4d3e2f")),
+                ..Pod::default()
+            };
+            let namespace = |name: Option<&str>| Namespace {
+                metadata: meta(None, name, Some("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")),
+                ..Namespace::default()
+            };
+            let node = |name: Option<&str>| Node {
+                metadata: meta(None, name, Some("9f8e7d6c-5b4a-4c3d-2e1f-0a9b8c7d6e5f")),
+                ..Node::default()
+            };
+            let snapshot = ClusterSnapshot::read(&stores(
+                vec![],
+                vec![pod(Some("web-7d4b9c8f6-x2k4p")), pod(Some(""))],
+                vec![namespace(Some("storefront")), namespace(Some(""))],
+                vec![node(Some("node-1")), node(Some(""))],
+            ));
+            assert!(snapshot.namespaces.contains_key("storefront"));
+            assert!(snapshot.nodes.contains_key("node-1"));
+            assert!(!snapshot.namespaces.contains_key("") && !snapshot.nodes.contains_key(""));
+            let mut skipped: Vec<(&str, SkipReason)> = snapshot.skipped.iter().map(|s| (s.kind, s.reason)).collect();
+            skipped.sort_by_key(|(kind, _)| *kind);
+            assert_eq!(
+                skipped,
+                [
+                    ("Namespace", SkipReason::NoName),
+                    ("Node", SkipReason::NoName),
+                    ("Pod", SkipReason::NoName)
+                ]
+            );
+        }
     }
 }

@@ -1,9 +1,21 @@
 //! The controllers' one error type: one variant per step that can fail,
-//! each with a stable [`metric_label`](Error::metric_label) for metrics and
-//! logs. An invalid spec is not an error: it is reported in the object's
+//! each naming the object it concerns, with a stable
+//! [`metric_label`](Error::metric_label) for metrics and logs and
+//! [`is_transient`](Error::is_transient) saying whether trying again can
+//! help. An invalid spec is not an error: it is reported in the object's
 //! `Ready` condition and waits for a change.
+//!
+//! Which step of a scan each variant belongs to (see
+//! `cluster_scan::pass`): gather, [`Error::ResolveBaseline`]; write,
+//! [`Error::WriteReport`]; clean up, [`Error::DeleteReport`]; publish,
+//! [`Error::WriteStatus`] (which the reconcilers return too).
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use crate::{
+    cluster::{TimeOutOfRange, snapshot::WorkloadKey},
+    lock::Lock,
+};
 
 /// What can go wrong while reconciling or scanning.
 #[derive(Debug, thiserror::Error)]
@@ -41,9 +53,77 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// The image a sidecar should run, from a policy's
+    /// `spec.runtime.sidecars`, cannot be found; the sidecar is left out of
+    /// that policy's evaluation.
+    #[error("PatchPolicy {policy}: spec.runtime.sidecars[{index}].{problem}")]
+    ResolveBaseline {
+        /// The policy.
+        policy: String,
+        /// The sidecar's index in `spec.runtime.sidecars`.
+        index: usize,
+        /// Why.
+        #[source]
+        problem: BaselineProblem,
+    },
     /// The object has no name (the API server always sets one).
     #[error("the object has no name")]
     MissingName,
+    /// A timestamp to write cannot be stored (the clock is set far wrong).
+    #[error("cannot write a timestamp: {0}")]
+    TimeOutOfRange(#[from] TimeOutOfRange),
+}
+
+/// Why a sidecar's image cannot be found. Each message starts with the
+/// field of the sidecar it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineProblem {
+    /// Reading the ConfigMap failed.
+    #[error("configMapRef: cannot read ConfigMap {namespace}/{name}: {source}")]
+    ReadConfigMap {
+        /// The ConfigMap's namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// The ConfigMap does not exist.
+    #[error("configMapRef: ConfigMap {namespace}/{name} does not exist")]
+    ConfigMapMissing {
+        /// The ConfigMap's namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+    /// The ConfigMap has no such key, or its value is blank.
+    #[error("configMapRef: ConfigMap {namespace}/{name} has no key {key}, or its value is blank")]
+    KeyMissing {
+        /// The ConfigMap's namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The key.
+        key: String,
+    },
+    /// The workload does not exist (or is outside refit's namespace).
+    #[error("workloadRef: {workload} does not exist, or refit does not watch its namespace")]
+    WorkloadMissing {
+        /// The workload.
+        workload: WorkloadKey,
+    },
+    /// The workload has no container of the sidecar's name.
+    #[error("workloadRef: {workload} has no container {container} with an image")]
+    ContainerMissing {
+        /// The workload.
+        workload: WorkloadKey,
+        /// The sidecar's container name.
+        container: String,
+    },
+    /// `image` is blank and nothing else is set.
+    #[error("image: blank; set exactly one of image, configMapRef or workloadRef")]
+    NoImage,
 }
 
 impl Error {
@@ -53,7 +133,24 @@ impl Error {
             Error::WriteStatus { .. } => "write_status",
             Error::WriteReport { .. } => "write_report",
             Error::DeleteReport { .. } => "delete_report",
+            Error::ResolveBaseline { .. } => "resolve_baseline",
             Error::MissingName => "missing_name",
+            Error::TimeOutOfRange(_) => "time_out_of_range",
+        }
+    }
+
+    /// Whether trying again soon can help without anything else changing:
+    /// the API server failed a request, or the clock may be set right. A
+    /// missing ConfigMap, workload or name is not: it waits for the next
+    /// scheduled scan or a change.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::WriteStatus { .. }
+            | Error::WriteReport { .. }
+            | Error::DeleteReport { .. }
+            | Error::TimeOutOfRange(_) => true,
+            Error::ResolveBaseline { problem, .. } => matches!(problem, BaselineProblem::ReadConfigMap { .. }),
+            Error::MissingName => false,
         }
     }
 }
@@ -71,22 +168,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 impl Backoff {
     /// Records a failure of `key`; returns how long to wait before retrying.
     pub fn failed(&self, key: &str) -> Duration {
-        let count = match self.failures.lock() {
-            Ok(mut failures) => {
-                let count = failures.entry(key.to_owned()).or_default();
-                *count = count.saturating_add(1);
-                *count
-            }
-            Err(_) => 1,
-        };
-        delay(count)
+        let mut failures = self.failures.locked();
+        let count = failures.entry(key.to_owned()).or_default();
+        *count = count.saturating_add(1);
+        delay(*count)
     }
 
     /// Forgets the failures of `key`.
     pub fn succeeded(&self, key: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(key);
-        }
+        self.failures.locked().remove(key);
     }
 }
 

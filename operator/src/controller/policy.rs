@@ -27,6 +27,7 @@ use crate::{
     api::{PatchPolicy, PatchPolicyStatus, conditions::reasons, patch_policy::PolicyOverlap},
     cluster::{events::Notice, status::apply_status, time},
     core::{duration, policy::SpecError},
+    lock::Lock,
     telemetry::metrics::label,
 };
 
@@ -125,8 +126,8 @@ pub async fn publish_status(ctx: &Context, policy: &PatchPolicy) -> Result<(), E
     let name = policy.metadata.name.as_deref().ok_or(Error::MissingName)?;
     let mut applied = ctx.policy_status.lock().await;
     let validation = validate(&policy.spec);
-    let summary = ctx.summaries.lock().ok().and_then(|s| s.get(name).cloned());
-    let desired = desired_status(policy, &validation, summary.as_ref(), time(Utc::now()));
+    let summary = ctx.summaries.locked().get(name).cloned();
+    let desired = desired_status(policy, &validation, summary.as_ref(), time(Utc::now())?);
     if policy.status.as_ref().is_some_and(|current| same(current, &desired)) {
         return Ok(());
     }

@@ -14,7 +14,7 @@ use kube::{Api, Resource, ResourceExt, runtime::controller::Action};
 use super::{Context, conditions, error::Error};
 use crate::{
     api::{ChangeWindow, ChangeWindowStatus, change_window::TimeRange, conditions::reasons},
-    cluster::{events::Notice, status::apply_status, time},
+    cluster::{TimeOutOfRange, events::Notice, status::apply_status, time},
     core::window::{Schedule, WindowError},
     telemetry::metrics::label,
 };
@@ -40,9 +40,11 @@ pub struct WindowVerdict {
     pub invalid: Option<String>,
 }
 
-/// Decides a window's status at `now`. Pure.
-pub fn decide(window: &ChangeWindow, now: DateTime<Utc>) -> WindowVerdict {
+/// Decides a window's status at `now`. Pure. An error when an instant of
+/// the status (now, or an opening's start or end) cannot be written.
+pub fn decide(window: &ChangeWindow, now: DateTime<Utc>) -> Result<WindowVerdict, TimeOutOfRange> {
     let generation = window.metadata.generation;
+    let written_now = time(now)?;
     let previous = window.status.clone().unwrap_or_default();
     let invalid = |text: String, next_edge| WindowVerdict {
         status: ChangeWindowStatus {
@@ -53,7 +55,7 @@ pub fn decide(window: &ChangeWindow, now: DateTime<Utc>) -> WindowVerdict {
                 reasons::INVALID_SPEC,
                 text.clone(),
                 generation,
-                time(now),
+                written_now.clone(),
             )],
             ..ChangeWindowStatus::default()
         },
@@ -62,14 +64,14 @@ pub fn decide(window: &ChangeWindow, now: DateTime<Utc>) -> WindowVerdict {
     };
     let schedule = match Schedule::compile(&window.spec) {
         Ok(schedule) => schedule,
-        Err(error) => return invalid(error.to_string(), None),
+        Err(error) => return Ok(invalid(error.to_string(), None)),
     };
     let state = schedule.state_at(now);
     let next = schedule.next_opening(now);
     let next_start = match next {
         Ok(opening) => Some(opening.start),
         Err(error @ (WindowError::NeverOpens { .. } | WindowError::SearchLimit { .. })) if !state.is_open() => {
-            return invalid(error.to_string(), Some(now + NEVER_OPENS_RETRY));
+            return Ok(invalid(error.to_string(), Some(now + NEVER_OPENS_RETRY)));
         }
         Err(_) => None,
     };
@@ -78,14 +80,18 @@ pub fn decide(window: &ChangeWindow, now: DateTime<Utc>) -> WindowVerdict {
         Some(current) => Some(current.end),
         None => next_start,
     };
-    WindowVerdict {
+    let current_window = match current {
+        Some(c) => Some(TimeRange {
+            start: time(c.start)?,
+            end: time(c.end)?,
+        }),
+        None => None,
+    };
+    Ok(WindowVerdict {
         status: ChangeWindowStatus {
             open: state.is_open(),
-            current_window: current.map(|c| TimeRange {
-                start: time(c.start),
-                end: time(c.end),
-            }),
-            next_open: next_start.map(time),
+            current_window,
+            next_open: next_start.map(time).transpose()?,
             active_changes: previous.active_changes,
             observed_generation: generation,
             conditions: vec![conditions::ready(
@@ -94,12 +100,12 @@ pub fn decide(window: &ChangeWindow, now: DateTime<Utc>) -> WindowVerdict {
                 reasons::RECONCILED,
                 state.to_string(),
                 generation,
-                time(now),
+                written_now,
             )],
         },
         next_edge,
         invalid: None,
-    }
+    })
 }
 
 /// Reconciles one ChangeWindow.
@@ -114,7 +120,7 @@ pub async fn reconcile(window: Arc<ChangeWindow>, ctx: Arc<Context>) -> Result<A
     let now = Utc::now();
 
     // decide (no client required)
-    let verdict = decide(&window, now);
+    let verdict = decide(&window, now)?;
 
     // publish status
     let previous = window.status.as_ref();
@@ -209,12 +215,16 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 27, h, m, 0).single().expect("valid")
     }
 
+    fn written(at: DateTime<Utc>) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+        time(at).expect("in range")
+    }
+
     #[test]
     fn a_closed_window_comes_back_when_it_opens() {
         let w = window(serde_json::json!({"windows": [{"schedule": "0 22 * * *", "duration": "2h"}]}));
-        let verdict = decide(&w, utc(12, 0));
+        let verdict = decide(&w, utc(12, 0)).expect("in range");
         assert!(!verdict.status.open);
-        assert_eq!(verdict.status.next_open, Some(time(utc(22, 0))));
+        assert_eq!(verdict.status.next_open, Some(written(utc(22, 0))));
         assert_eq!(verdict.next_edge, Some(utc(22, 0)));
         assert!(verdict.status.current_window.is_none());
     }
@@ -222,15 +232,15 @@ mod tests {
     #[test]
     fn an_open_window_comes_back_when_it_closes() {
         let w = window(serde_json::json!({"windows": [{"schedule": "0 22 * * *", "duration": "2h"}]}));
-        let verdict = decide(&w, utc(22, 30));
+        let verdict = decide(&w, utc(22, 30)).expect("in range");
         assert!(verdict.status.open);
         let current = verdict.status.current_window.expect("open");
         assert_eq!(
             (current.start, current.end),
-            (time(utc(22, 0)), time(utc(22, 0) + TimeDelta::hours(2)))
+            (written(utc(22, 0)), written(utc(22, 0) + TimeDelta::hours(2)))
         );
         assert_eq!(verdict.next_edge, Some(utc(22, 0) + TimeDelta::hours(2)));
-        assert_eq!(verdict.status.next_open, Some(time(utc(22, 0) + TimeDelta::days(1))));
+        assert_eq!(verdict.status.next_open, Some(written(utc(22, 0) + TimeDelta::days(1))));
     }
 
     #[test]
@@ -238,7 +248,7 @@ mod tests {
         let w = window(
             serde_json::json!({"timezone": "Europe/Berln", "windows": [{"schedule": "0 22 * * *", "duration": "2h"}]}),
         );
-        let verdict = decide(&w, utc(12, 0));
+        let verdict = decide(&w, utc(12, 0)).expect("in range");
         let ready = &verdict.status.conditions[0];
         assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "InvalidSpec"));
         assert!(
@@ -252,12 +262,23 @@ mod tests {
     #[test]
     fn the_same_instant_twice_gives_the_same_status() {
         let mut w = window(serde_json::json!({"windows": [{"schedule": "0 22 * * *", "duration": "2h"}]}));
-        let first = decide(&w, utc(12, 0));
+        let first = decide(&w, utc(12, 0)).expect("in range");
         w.status = Some(first.status.clone());
         assert_eq!(
-            decide(&w, utc(13, 0)).status,
+            decide(&w, utc(13, 0)).expect("in range").status,
             first.status,
             "nothing changed between noon and one"
         );
+    }
+
+    #[test]
+    fn an_opening_kubernetes_cannot_store_is_an_error_not_a_status_from_1970() {
+        // Kubernetes timestamps end on 9999-12-30 at 22:00 (jiff's range,
+        // kept clear of every time zone's offset).
+        let w = window(serde_json::json!({"windows": [{"schedule": "0 23 * * *", "duration": "1h"}]}));
+        let noon = Utc.with_ymd_and_hms(9999, 12, 30, 12, 0, 0).single().expect("valid");
+        let error = decide(&w, noon).expect_err("tonight's opening is past what Kubernetes can store");
+        assert_eq!(error.at, noon + TimeDelta::hours(11), "the opening is named");
+        assert!(error.to_string().contains("outside the years -9999 to 9999"), "{error}");
     }
 }

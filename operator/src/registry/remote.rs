@@ -29,7 +29,10 @@ use super::{
     settings::Settings,
     stats::{RegistryStats, RequestKind, RequestOutcome},
 };
-use crate::core::reference::{DOCKER_HUB, Digest};
+use crate::{
+    core::reference::{DOCKER_HUB, Digest},
+    lock::Lock,
+};
 
 /// Media types refit accepts for manifests, indexes first.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
@@ -348,10 +351,10 @@ impl Remote {
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                if let (Some(wait), Ok(mut map)) = (retry_after, self.not_before.lock())
+                if let Some(wait) = retry_after
                     && wait <= self.backoff.max_wait
                 {
-                    map.insert(host.to_owned(), Instant::now() + wait);
+                    self.not_before.locked().insert(host.to_owned(), Instant::now() + wait);
                 }
                 let message = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or_default());
                 self.stats
@@ -398,23 +401,20 @@ impl Remote {
     }
 
     async fn wait_for_budget(&self, host: &str) {
-        let blocked = self.not_before.lock().ok().and_then(|map| map.get(host).copied());
+        let blocked = self.not_before.locked().get(host).copied();
         if let Some(until) = blocked {
             let now = Instant::now();
             if until > now {
                 tokio::time::sleep(until - now).await;
             }
         }
-        let wait = match self.buckets.lock() {
-            Ok(mut buckets) => {
-                let limit = self.settings.rate_limit(host);
-                buckets
-                    .entry(host.to_owned())
-                    .or_insert_with(|| TokenBucket::new(limit.requests_per_second, limit.burst, Instant::now()))
-                    .take(Instant::now())
-            }
-            Err(_) => Duration::ZERO,
-        };
+        let limit = self.settings.rate_limit(host);
+        let wait = self
+            .buckets
+            .locked()
+            .entry(host.to_owned())
+            .or_insert_with(|| TokenBucket::new(limit.requests_per_second, limit.burst, Instant::now()))
+            .take(Instant::now());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
@@ -423,20 +423,16 @@ impl Remote {
     /// The `Authorization` header for a request, if refit has something to
     /// send.
     fn authorization(&self, host: &str, scope: &str) -> Option<String> {
-        let token = self.tokens.lock().ok().and_then(|tokens| {
-            tokens
-                .get(&(host.to_owned(), scope.to_owned()))
-                .filter(|(_, expiry)| *expiry > Instant::now())
-                .map(|(token, _)| token.clone())
-        });
+        let token = self
+            .tokens
+            .locked()
+            .get(&(host.to_owned(), scope.to_owned()))
+            .filter(|(_, expiry)| *expiry > Instant::now())
+            .map(|(token, _)| token.clone());
         if let Some(Secret(token)) = token {
             return Some(format!("Bearer {token}"));
         }
-        let basic = self
-            .basic_hosts
-            .lock()
-            .map(|hosts| hosts.iter().any(|h| h == host))
-            .unwrap_or(false);
+        let basic = self.basic_hosts.locked().iter().any(|h| h == host);
         match (basic, self.credentials.lookup(host)) {
             (true, Some(Credential::Basic { username, password })) => Some(format!(
                 "Basic {}",
@@ -452,11 +448,11 @@ impl Remote {
         let (scheme, params) = parse_challenge(challenge);
         if scheme.eq_ignore_ascii_case("basic") {
             let has_credentials = matches!(self.credentials.lookup(host), Some(Credential::Basic { .. }));
-            if has_credentials
-                && let Ok(mut hosts) = self.basic_hosts.lock()
-                && !hosts.iter().any(|h| h == host)
-            {
-                hosts.push(host.to_owned());
+            if has_credentials {
+                let mut hosts = self.basic_hosts.locked();
+                if !hosts.iter().any(|h| h == host) {
+                    hosts.push(host.to_owned());
+                }
             }
             return Ok(has_credentials);
         }
@@ -553,12 +549,10 @@ impl Remote {
         // Tokens default to 60 s (the distribution spec's minimum); renew a
         // little early.
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(60).saturating_sub(5).max(1));
-        if let Ok(mut tokens) = self.tokens.lock() {
-            tokens.insert(
-                (host.to_owned(), scope.to_owned()),
-                (Secret(token), Instant::now() + lifetime),
-            );
-        }
+        self.tokens.locked().insert(
+            (host.to_owned(), scope.to_owned()),
+            (Secret(token), Instant::now() + lifetime),
+        );
         Ok(true)
     }
 

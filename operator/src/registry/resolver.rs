@@ -27,9 +27,12 @@ use super::{
     settings::Settings,
     stats::RegistryStats,
 };
-use crate::core::{
-    drift::{BaseFacts, TagFacts},
-    reference::{Digest, ImageReference},
+use crate::{
+    core::{
+        drift::{BaseFacts, TagFacts},
+        reference::{Digest, ImageReference},
+    },
+    lock::Lock,
 };
 
 /// Where answers come from.
@@ -99,14 +102,10 @@ impl<K: Eq + Hash + Clone, V: Clone> Flights<K, V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = V>,
     {
-        let cell = match self.cells.lock() {
-            Ok(mut cells) => cells.entry(key.clone()).or_default().clone(),
-            Err(_) => Arc::new(OnceCell::new()),
-        };
+        let cell = self.cells.locked().entry(key.clone()).or_default().clone();
         let value = cell.get_or_init(ask).await.clone();
-        if let Ok(mut cells) = self.cells.lock()
-            && cells.get(&key).is_some_and(|current| Arc::ptr_eq(current, &cell))
-        {
+        let mut cells = self.cells.locked();
+        if cells.get(&key).is_some_and(|current| Arc::ptr_eq(current, &cell)) {
             cells.remove(&key);
         }
         value
@@ -175,22 +174,15 @@ impl Resolver {
     /// [`ImageReference`]).
     pub async fn tags(&self, registry: &str, repository: &str) -> Result<Arc<Vec<String>>, RegistryError> {
         let key = format!("{registry}/{repository}");
-        if let Some(tags) = self
-            .inner
-            .tag_lists
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&key, Instant::now()))
-        {
+        let cached = self.inner.tag_lists.locked().get(&key, Instant::now());
+        if let Some(tags) = cached {
             return Ok(tags);
         }
         self.inner
             .tag_flights
             .run(key.clone(), || async {
                 let tags = Arc::new(self.list_tags(registry, repository).await?);
-                if let Ok(mut cache) = self.inner.tag_lists.lock() {
-                    cache.insert(key, tags.clone(), Instant::now());
-                }
+                self.inner.tag_lists.locked().insert(key, tags.clone(), Instant::now());
                 Ok(tags)
             })
             .await
@@ -199,16 +191,18 @@ impl Resolver {
     /// What a tag points at now.
     pub async fn resolve(&self, registry: &str, repository: &str, tag: &str) -> Result<Descriptor, RegistryError> {
         let key = (format!("{registry}/{repository}"), tag.to_owned());
-        if let Some(descriptor) = self.inner.digests.lock().ok().and_then(|c| c.get(&key, Instant::now())) {
+        let cached = self.inner.digests.locked().get(&key, Instant::now());
+        if let Some(descriptor) = cached {
             return Ok(descriptor);
         }
         self.inner
             .digest_flights
             .run(key.clone(), || async {
                 let descriptor = self.head(registry, repository, tag).await?;
-                if let Ok(mut cache) = self.inner.digests.lock() {
-                    cache.insert(key, descriptor.clone(), Instant::now());
-                }
+                self.inner
+                    .digests
+                    .locked()
+                    .insert(key, descriptor.clone(), Instant::now());
                 Ok(descriptor)
             })
             .await
@@ -222,16 +216,18 @@ impl Resolver {
         digest: &Digest,
         manifest: bool,
     ) -> Result<Document, RegistryError> {
-        if let Some(document) = self.inner.content.lock().ok().and_then(|mut c| c.get(digest)) {
+        let cached = self.inner.content.locked().get(digest);
+        if let Some(document) = cached {
             return Ok(document);
         }
         self.inner
             .content_flights
             .run((format!("{registry}/{repository}"), *digest), || async {
                 let document = self.fetch(registry, repository, digest, manifest).await?;
-                if let Ok(mut cache) = self.inner.content.lock() {
-                    cache.insert(*digest, document.clone(), document.bytes.len());
-                }
+                self.inner
+                    .content
+                    .locked()
+                    .insert(*digest, document.clone(), document.bytes.len());
                 Ok(document)
             })
             .await
@@ -245,7 +241,8 @@ impl Resolver {
         repository: &str,
         digest: &Digest,
     ) -> Result<Arc<ImageDescription>, RegistryError> {
-        if let Some(description) = self.inner.descriptions.lock().ok().and_then(|mut c| c.get(digest)) {
+        let cached = self.inner.descriptions.locked().get(digest);
+        if let Some(description) = cached {
             return Ok(description);
         }
         let top = self.document(registry, repository, digest, true).await?;
@@ -325,9 +322,10 @@ impl Resolver {
                 .and_then(|d| Digest::parse(d).ok());
         }
         let description = Arc::new(description);
-        if let Ok(mut cache) = self.inner.descriptions.lock() {
-            cache.insert(*digest, description.clone(), 512);
-        }
+        self.inner
+            .descriptions
+            .locked()
+            .insert(*digest, description.clone(), 512);
         Ok(description)
     }
 

@@ -4,6 +4,8 @@
 
 use std::{collections::BTreeMap, sync::Mutex, time::SystemTime};
 
+use crate::lock::Lock;
+
 /// What a request asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RequestKind {
@@ -85,65 +87,59 @@ pub struct RegistryStats {
 impl RegistryStats {
     /// Records one request.
     pub fn record(&self, registry: &str, kind: RequestKind, outcome: RequestOutcome, error: Option<&str>) {
-        if let Ok(mut counts) = self.counts.lock() {
-            *counts.entry((registry.to_owned(), kind, outcome)).or_default() += 1;
-        }
-        if let Ok(mut health) = self.health.lock() {
-            let entry = health.entry(registry.to_owned()).or_default();
-            if outcome.is_failure() {
-                entry.consecutive_failures += 1;
-                entry.last_error = error.map(str::to_owned);
-            } else {
-                entry.consecutive_failures = 0;
-                entry.last_success = Some(SystemTime::now());
-            }
+        *self
+            .counts
+            .locked()
+            .entry((registry.to_owned(), kind, outcome))
+            .or_default() += 1;
+        let mut health = self.health.locked();
+        let entry = health.entry(registry.to_owned()).or_default();
+        if outcome.is_failure() {
+            entry.consecutive_failures += 1;
+            entry.last_error = error.map(str::to_owned);
+        } else {
+            entry.consecutive_failures = 0;
+            entry.last_success = Some(SystemTime::now());
         }
     }
 
     /// Requests of a kind to a registry, whatever their outcome.
     pub fn count(&self, registry: &str, kind: RequestKind) -> u64 {
         self.counts
-            .lock()
-            .map(|counts| {
-                counts
-                    .iter()
-                    .filter(|((r, k, _), _)| r == registry && *k == kind)
-                    .map(|(_, n)| n)
-                    .sum()
-            })
-            .unwrap_or(0)
+            .locked()
+            .iter()
+            .filter(|((r, k, _), _)| r == registry && *k == kind)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Requests of a kind with an outcome.
     pub fn count_outcome(&self, registry: &str, kind: RequestKind, outcome: RequestOutcome) -> u64 {
         self.counts
-            .lock()
-            .map(|counts| counts.get(&(registry.to_owned(), kind, outcome)).copied().unwrap_or(0))
+            .locked()
+            .get(&(registry.to_owned(), kind, outcome))
+            .copied()
             .unwrap_or(0)
     }
 
     /// Every count: (registry, kind, outcome) → requests.
     pub fn snapshot(&self) -> BTreeMap<(String, RequestKind, RequestOutcome), u64> {
-        self.counts.lock().map(|counts| counts.clone()).unwrap_or_default()
+        self.counts.locked().clone()
     }
 
     /// Health by registry.
     pub fn health(&self) -> BTreeMap<String, Health> {
-        self.health.lock().map(|health| health.clone()).unwrap_or_default()
+        self.health.locked().clone()
     }
 
     /// Total requests of every kind to a registry.
     pub fn total(&self, registry: &str) -> u64 {
         self.counts
-            .lock()
-            .map(|counts| {
-                counts
-                    .iter()
-                    .filter(|((r, _, _), _)| r == registry)
-                    .map(|(_, n)| n)
-                    .sum()
-            })
-            .unwrap_or(0)
+            .locked()
+            .iter()
+            .filter(|((r, _, _), _)| r == registry)
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 

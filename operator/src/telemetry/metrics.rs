@@ -51,6 +51,10 @@ pub struct Metrics {
     pub events: Family<Labels, Counter>,
     /// 1 once every watch has listed its objects.
     pub caches_synced: Gauge,
+    /// Objects a scan left out because they lack a name, namespace or uid,
+    /// by `kind` and `reason` (`no_name`, `no_namespace`, `no_uid`);
+    /// counted at every scan that leaves them out.
+    pub skipped_objects: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -69,6 +73,7 @@ impl Metrics {
             report_writes: Family::default(),
             events: Family::default(),
             caches_synced: Gauge::default(),
+            skipped_objects: Family::default(),
         };
         registry.register(
             "reconciles",
@@ -120,7 +125,20 @@ impl Metrics {
             "1 once every watch has listed its objects (what /readyz reports)",
             metrics.caches_synced.clone(),
         );
+        registry.register(
+            "skipped_objects",
+            "Objects a scan left out because they lack a name, namespace or uid, by kind and reason; \
+             counted at every scan that leaves them out",
+            metrics.skipped_objects.clone(),
+        );
         metrics
+    }
+
+    /// Counts an object of `kind` a scan left out for `reason`.
+    pub fn skipped(&self, kind: &str, reason: &str) {
+        self.skipped_objects
+            .get_or_create(&vec![("kind", kind.to_owned()), ("reason", reason.to_owned())])
+            .inc();
     }
 
     /// Counts a failure of `controller` with the error's label.
@@ -198,6 +216,9 @@ impl Collector for RegistryCollector {
             MetricType::Gauge,
         )?;
         for (registry, state) in &health {
+            // Prometheus wants Unix time. A success dated before 1970 (a
+            // clock set far back) leaves the series out rather than
+            // exporting a wrong time.
             if let Some(seconds) = state
                 .last_success
                 .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
@@ -245,6 +266,7 @@ mod tests {
         let (registry, metrics) = registry(stats);
         metrics.scans.get_or_create(&label("trigger", "interval")).inc();
         metrics.failure("patchpolicy", "invalid_spec");
+        metrics.skipped("Deployment", "no_uid");
         let text = encode(&registry).expect("encodes");
         for line in [
             "refit_registry_requests_total{registry=\"ghcr.io\",kind=\"tag_list\",outcome=\"ok\"} 1",
@@ -254,11 +276,16 @@ mod tests {
             "refit_registry_consecutive_failures{registry=\"docker.io\"} 1",
             "refit_scans_total{trigger=\"interval\"} 1",
             "refit_failures_total{controller=\"patchpolicy\",reason=\"invalid_spec\"} 1",
+            "refit_skipped_objects_total{kind=\"Deployment\",reason=\"no_uid\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }
         assert!(
             text.contains("# HELP refit_scans Scans of governed workloads"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# HELP refit_skipped_objects Objects a scan left out because they lack a name"),
             "{text}"
         );
     }

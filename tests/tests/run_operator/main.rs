@@ -26,7 +26,7 @@ use kube::{
 };
 use operator::{Operator, config};
 use refit::api::PatchPolicy;
-use refit_apiserver::{ApiServer, Simulation, repo_crds_dir};
+use refit_apiserver::{ApiServer, Simulation, WriteFault, repo_crds_dir};
 use serde_json::{Value, json};
 
 /// A server with refit's CRDs whose simulated kubelet reports `digests`
@@ -483,6 +483,83 @@ async fn a_changed_workload_is_rescanned_without_waiting_for_its_interval() {
     assert!(
         operator.metric("refit_scans_total{trigger=\"interval\"}").is_none(),
         "no interval scan ran"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drift_report_the_api_server_refuses_is_counted_and_written_at_the_retry() {
+    let server = server_with(HashMap::new()).await;
+    server.create_namespace("shop").expect("namespace");
+    server
+        .create(workload(
+            "Deployment",
+            "shop",
+            "web",
+            "127.0.0.1:1/team/web:1.25.3",
+            "front",
+        ))
+        .expect("deployment");
+    server.create(policy("all", json!({}))).expect("policy");
+    let operator = Operator::start(server.kubeconfig_path(), &config(None, ""), &[]);
+    operator.wait_ready().await;
+    let web = operator
+        .wait_for("web's report and the policy's count", 30, || async {
+            let report = report(&server, "shop", "deployment-web")?;
+            let status = cluster_object(&server, "PatchPolicy", "all")["status"].clone();
+            (status["matchedWorkloads"] == 1).then_some(report)
+        })
+        .await;
+
+    // The cluster is steady; the next write refit makes, the new worker's
+    // report, fails as it does while etcd struggles. (The test server's
+    // own objects and simulated controllers do not count as writes.)
+    server.faults().fail_next_writes(1, WriteFault::InternalError);
+    server
+        .create(workload(
+            "Deployment",
+            "shop",
+            "worker",
+            "127.0.0.1:1/team/worker:1.0.0",
+            "back",
+        ))
+        .expect("deployment");
+    let refused = "refit_failures_total{controller=\"scanner\",reason=\"write_report\"}";
+    operator
+        .wait_for("the refused write to be counted", 30, || async {
+            (operator.metric(refused)? >= 1.0).then_some(())
+        })
+        .await;
+    operator
+        .wait_for("worker's report, written at the retry a second later", 30, || async {
+            report(&server, "shop", "deployment-worker").map(|_| ())
+        })
+        .await;
+    assert_eq!(operator.metric(refused), Some(1.0), "one refusal, one failure");
+    assert_eq!(
+        report(&server, "shop", "deployment-web").expect("web's report")["metadata"]["resourceVersion"],
+        web["metadata"]["resourceVersion"],
+        "the retry writes only what was refused"
+    );
+    operator
+        .wait_for("the policy to count both workloads", 30, || async {
+            let status = cluster_object(&server, "PatchPolicy", "all")["status"].clone();
+            (status["matchedWorkloads"] == 2).then_some(())
+        })
+        .await;
+    let logs = operator.logs();
+    let failed = logs
+        .lines()
+        .find(|line| line.contains("a scan step failed"))
+        .unwrap_or_else(|| panic!("no line for the failed step in\n{logs}"));
+    let failed: Value = serde_json::from_str(failed).expect("a JSON line");
+    assert_eq!(failed["level"], "WARN");
+    assert_eq!(failed["fields"]["reason"], "write_report");
+    assert_eq!(failed["fields"]["retry"], true);
+    assert!(
+        failed["fields"]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("cannot write DriftReport shop/deployment-worker: ")),
+        "{failed}"
     );
 }
 

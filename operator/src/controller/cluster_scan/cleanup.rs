@@ -4,28 +4,27 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::Utc;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
 
 use super::ScanState;
 use crate::{
-    cluster::{reports::MANAGED_BY, snapshot::WorkloadKey, time},
+    cluster::{reports::MANAGED_BY, snapshot::WorkloadKey},
     controller::{Context, error::Error},
     telemetry::metrics::label,
 };
 
-/// The controller name cleanup failures are counted under.
-const SCANNER: &str = "scanner";
-
 /// Deletes refit's reports of workloads no valid policy governs (a report
 /// naming an invalid policy stays: refit does not act on that policy).
+/// Returns the deletes that failed; the others go ahead regardless.
 pub(super) async fn delete_stale(
     ctx: &Context,
     state: &mut ScanState,
     governed: &HashMap<WorkloadKey, usize>,
     invalid: &BTreeSet<String>,
-) -> Result<(), ()> {
-    let mut result = Ok(());
+    now: &Time,
+) -> Vec<Error> {
+    let mut failures = Vec::new();
     let mut gone: HashSet<(String, String)> = HashSet::new();
     for report in ctx.stores.reports.state() {
         if report.labels().get(MANAGED_BY.0).map(String::as_str) != Some(MANAGED_BY.1) {
@@ -56,27 +55,22 @@ pub(super) async fn delete_stale(
                 tracing::info!(report = %format!("{namespace}/{name}"), "deleted the DriftReport of a workload no policy governs");
                 gone.insert((namespace, name));
             }
-            Err(source) => {
-                let error = Error::DeleteReport {
-                    namespace,
-                    name,
-                    source,
-                };
-                ctx.metrics.failure(SCANNER, error.metric_label());
-                tracing::warn!(%error, "cannot delete a DriftReport; retrying");
-                result = Err(());
-            }
+            Err(source) => failures.push(Error::DeleteReport {
+                namespace,
+                name,
+                source,
+            }),
         }
     }
     for (namespace, name) in gone {
         // Until the watch shows the deletion, remember it as "written".
         if let Some(report) = ctx.stores.reports.get(&ObjectRef::new(&name).within(&namespace)) {
             let mut deleting = (*report).clone();
-            deleting.metadata.deletion_timestamp = Some(time(Utc::now()));
+            deleting.metadata.deletion_timestamp = Some(now.clone());
             state
                 .written
                 .insert((namespace, name), (report.metadata.resource_version.clone(), deleting));
         }
     }
-    result
+    failures
 }

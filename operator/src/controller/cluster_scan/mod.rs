@@ -9,7 +9,9 @@
 //!   `workloadDebounce` (at most four times that after the first change):
 //!   the workloads whose template or running images changed, or that
 //!   changed policy, are evaluated again (trigger `workloads`);
-//! - after failed writes, again with back-off.
+//! - after a scan in which a step failed transiently (a write the API
+//!   server refused, a ConfigMap it did not answer for), again with
+//!   back-off ([`outcome::next_retry`]).
 //!
 //! What a scan does is in [`pass`]. Between scans the loop sleeps until the
 //! next of these instants or a poke; it never polls the API server.
@@ -17,6 +19,7 @@
 mod baselines;
 mod cleanup;
 mod findings;
+mod outcome;
 mod pass;
 
 use std::{
@@ -28,11 +31,15 @@ use std::{
 use kube::runtime::reflector::ObjectRef;
 use tokio::time::Instant;
 
-use super::{Context, Shutdown, error};
+use self::outcome::ScanOutcome;
+use super::{Context, Error, Shutdown};
 use crate::{
     api::{DriftReport, DriftReportStatus},
-    cluster::snapshot::WorkloadKey,
+    cluster::{Now, snapshot::WorkloadKey},
 };
+
+/// The controller name scan failures are counted under.
+pub(super) const SCANNER: &str = "scanner";
 
 /// Why a scan runs; also its metrics label.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +78,7 @@ pub struct ScanState {
     written: HashMap<(String, String), (Option<String>, DriftReport)>,
     /// The first and the latest unprocessed workload change.
     changes: Option<(Instant, Instant)>,
-    /// Failed writes in a row, and when to retry.
+    /// Scans in a row that need a retry, and when to retry.
     retry: Option<(u32, Instant)>,
 }
 
@@ -85,6 +92,10 @@ struct Evaluated {
     policy: (String, Option<i64>),
     /// What was found.
     status: DriftReportStatus,
+    /// Whether every input was read; `false` after a transient failure
+    /// (a runtime baseline's ConfigMap could not be read), so the retry
+    /// evaluates it again although nothing changed.
+    complete: bool,
 }
 
 impl ScanState {
@@ -173,16 +184,34 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
             }
         };
         if let Some(trigger) = trigger {
+            let now = match Now::read() {
+                Ok(now) => now,
+                Err(error) => {
+                    // Nothing can be written without a timestamp: no step
+                    // runs. Wait, with back-off, for the clock to be set
+                    // right; here, as the trigger stays due.
+                    let stopped = ScanOutcome {
+                        failures: vec![Error::from(error)],
+                        ..ScanOutcome::default()
+                    };
+                    stopped.record(&ctx.metrics);
+                    state.retry = outcome::next_retry(state.retry, true, Instant::now());
+                    if trigger == Trigger::Policy {
+                        // Still to do once the clock is right.
+                        state.policy_generations.clear();
+                    }
+                    tokio::select! {
+                        () = sleep_until(state.retry.map(|(_, at)| at)) => {}
+                        () = &mut stop => break,
+                    }
+                    continue;
+                }
+            };
             if trigger == Trigger::Workloads {
                 state.changes = None;
             }
-            let failed = pass::scan(&ctx, &mut state, &trigger).await;
-            state.retry = if failed {
-                let count = state.retry.map_or(1, |(count, _)| count.saturating_add(1));
-                Some((count, Instant::now() + error::delay(count)))
-            } else {
-                None
-            };
+            let outcome = pass::scan(&ctx, &mut state, &trigger, &now).await;
+            state.retry = outcome::next_retry(state.retry, outcome.needs_retry(), Instant::now());
             continue;
         }
         let wake = state

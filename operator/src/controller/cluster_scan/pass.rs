@@ -1,7 +1,8 @@
 //! One scan, as a pipeline:
 //!
 //! 1. read (no client required): the cluster snapshot from the watch
-//!    stores, every policy validated (invalid ones take no part);
+//!    stores (objects without a name, namespace or uid left out, counted
+//!    and logged), every policy validated (invalid ones take no part);
 //! 2. govern: which valid policy governs which workload (`core::governance`);
 //! 3. choose: the workloads to evaluate (all of the policies scanned, plus
 //!    any whose inputs or policy changed since their last evaluation);
@@ -14,13 +15,17 @@
 //! 6. clean up reports of workloads no valid policy governs any more
 //!    (never for a policy that is only invalid: refit does not act on it);
 //! 7. publish: policy status (counts, overlaps, last scan) and metrics.
+//!
+//! A step that fails for one object (a report that cannot be written, a
+//! policy whose status cannot be published) does not stop the others: the
+//! failure is collected in the [`ScanOutcome`], counted and logged at the
+//! end, and the loop decides from it whether to scan again.
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
 };
 
-use chrono::{DateTime, Utc};
 use kube::ResourceExt;
 use tokio::time::Instant;
 
@@ -28,13 +33,14 @@ use super::{
     Evaluated, ScanState, Trigger, baselines,
     cleanup::delete_stale,
     findings::{notices, ready_message, reference},
+    outcome::ScanOutcome,
 };
 use crate::{
     api::{PatchPolicy, drift_report::FindingState, patch_policy::PolicyOverlap},
     cluster::{
+        Now,
         reports::{DesiredReport, report_status, writes_needed},
         snapshot::{ClusterSnapshot, WorkloadKey, WorkloadSnapshot},
-        time,
     },
     controller::{
         Context,
@@ -47,23 +53,30 @@ use crate::{
         drift::{EvaluationContext, Evaluator},
         governance::{Governance, PolicyScope, WorkloadScope, govern},
     },
+    lock::Lock,
     registry::{Resolver, gather},
     telemetry::metrics::label,
 };
 
-/// The controller name scan failures are counted under.
-const SCANNER: &str = "scanner";
-
-/// Runs one scan; returns whether a write failed (the loop retries with
-/// back-off).
+/// Runs one scan at `now`; returns what it did and every step that failed.
 #[tracing::instrument(skip_all, fields(trigger = trigger.label()))]
-pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger) -> bool {
+pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger, now: &Now) -> ScanOutcome {
     let started = std::time::Instant::now();
-    let now = Utc::now();
+    let mut outcome = ScanOutcome::default();
     state.settle(ctx);
 
     // 1. read (no client required)
     let snapshot = ClusterSnapshot::read(&ctx.stores);
+    for object in &snapshot.skipped {
+        ctx.metrics.skipped(object.kind, object.reason.label());
+        tracing::warn!(
+            kind = object.kind,
+            namespace = object.namespace.as_deref(),
+            name = object.name.as_deref(),
+            reason = object.reason.label(),
+            "an object without a name, namespace or uid is left out of the scan"
+        );
+    }
     let mut policies: Vec<Arc<PatchPolicy>> = ctx.policies.state();
     policies.sort_by_key(|p| p.name_any());
     let mut valid: Vec<(Arc<PatchPolicy>, ValidPolicy)> = Vec::new();
@@ -116,7 +129,7 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
         let fresh = state
             .evaluated
             .get(&workload.key)
-            .is_some_and(|e| e.fingerprint == workload.fingerprint() && e.policy == policy);
+            .is_some_and(|e| e.complete && e.fingerprint == workload.fingerprint() && e.policy == policy);
         if full.contains(&p) || !fresh {
             todo.entry(p).or_default().push(workload);
         }
@@ -131,34 +144,36 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
     let resolver = ctx.registry.resolver(&ctx.client, secrets, refresh).await;
 
     // 4.–5. gather, evaluate, write
-    let mut failed = false;
-    let mut evaluated = 0;
-    let mut writes = 0;
     for (p, workloads) in &todo {
         let (policy, compiled) = &valid[*p];
-        let outcome = evaluate_policy(ctx, state, &resolver, &snapshot, policy, compiled, workloads, now).await;
-        failed |= outcome.failed;
-        evaluated += workloads.len();
-        writes += outcome.writes;
+        evaluate_policy(
+            ctx,
+            state,
+            &resolver,
+            &snapshot,
+            policy,
+            compiled,
+            workloads,
+            now,
+            &mut outcome,
+        )
+        .await;
     }
 
     // 6. clean up
-    let removed = delete_stale(ctx, state, &governed, &invalid).await;
-    failed |= removed.is_err();
+    let removed = delete_stale(ctx, state, &governed, &invalid, &now.time).await;
+    outcome.failures.extend(removed);
     state.evaluated.retain(|key, _| governed.contains_key(key));
 
     // 7. publish
     let summaries = summarize(&valid, &names, &governance, &governed, state, &full, ctx, now);
-    if let Ok(mut shared) = ctx.summaries.lock() {
-        *shared = summaries;
-    }
+    *ctx.summaries.locked() = summaries;
     for policy in &policies {
         if let Err(error) = publish_status(ctx, policy).await {
-            ctx.metrics.failure(SCANNER, error.metric_label());
-            tracing::warn!(%error, "cannot publish a policy's status; retrying");
-            failed = true;
+            outcome.failures.push(error);
         }
     }
+    outcome.record(&ctx.metrics);
     record_metrics(ctx, state, governed.len());
     let interval = |p: usize| ctx.settings.scan_interval_override.unwrap_or(valid[p].1.scan_interval);
     for &p in &full {
@@ -174,8 +189,16 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
         .scan_duration
         .get_or_create(&label("trigger", trigger.label()))
         .observe(elapsed.as_secs_f64());
+    let (evaluated, writes, failed) = (outcome.evaluated, outcome.writes, outcome.failures.len());
     if matches!(trigger, Trigger::Workloads) {
-        tracing::debug!(trigger = trigger.label(), evaluated, writes, ?elapsed, "scan finished");
+        tracing::debug!(
+            trigger = trigger.label(),
+            evaluated,
+            writes,
+            failed,
+            ?elapsed,
+            "scan finished"
+        );
     } else {
         tracing::info!(
             trigger = trigger.label(),
@@ -183,19 +206,16 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
             governed = governed.len(),
             evaluated,
             writes,
+            failed,
             ?elapsed,
             "scan finished"
         );
     }
-    failed
+    outcome
 }
 
-/// What evaluating one policy's workloads came to.
-struct PolicyOutcome {
-    failed: bool,
-    writes: usize,
-}
-
+/// Steps 4 and 5 for one policy: gather, evaluate and write its workloads'
+/// reports, adding what it did and what failed to `outcome`.
 #[allow(clippy::too_many_arguments, reason = "one call site; the scan's parts, named")]
 async fn evaluate_policy(
     ctx: &Context,
@@ -205,19 +225,21 @@ async fn evaluate_policy(
     policy: &PatchPolicy,
     compiled: &ValidPolicy,
     workloads: &[&WorkloadSnapshot],
-    now: DateTime<Utc>,
-) -> PolicyOutcome {
+    now: &Now,
+    outcome: &mut ScanOutcome,
+) {
     let name = policy.name_any();
-    let (baselines, problems) = baselines::resolve(&ctx.client, policy.spec.runtime.as_ref(), snapshot).await;
-    for problem in problems {
-        tracing::warn!(policy = %name, %problem, "a runtime baseline cannot be resolved");
-    }
+    let (baselines, unresolved) = baselines::resolve(&ctx.client, &name, policy.spec.runtime.as_ref(), snapshot).await;
+    // A baseline that could not be read this time (not one that is
+    // missing) leaves the evaluations incomplete: the retry does them again.
+    let complete = !unresolved.iter().any(Error::is_transient);
+    outcome.failures.extend(unresolved);
     let images: Vec<String> = workloads
         .iter()
         .flat_map(|w| w.template.iter().map(|c| c.image.to_string()))
         .collect();
     let rolled_back = HashMap::new();
-    let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now).await;
+    let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now.at).await;
     let mut evaluator = Evaluator::new(EvaluationContext {
         rules: &compiled.rules,
         check_base_images: compiled.check_base_images,
@@ -225,13 +247,10 @@ async fn evaluate_policy(
         registry: &facts,
         nodes: &snapshot.nodes,
         rolled_back: &rolled_back,
-        now,
+        now: now.at,
     });
-    let mut outcome = PolicyOutcome {
-        failed: false,
-        writes: 0,
-    };
     for workload in workloads {
+        outcome.evaluated += 1;
         let findings = evaluator.evaluate(&workload.template, &workload.pods);
         let status = report_status(&findings);
         let desired = DesiredReport {
@@ -244,7 +263,7 @@ async fn evaluate_policy(
         let report_name = desired.name();
         let namespace = workload.key.namespace.clone();
         let current = state.report(ctx, &namespace, &report_name);
-        let writes = writes_needed(&desired, current.as_deref(), time(now));
+        let writes = writes_needed(&desired, current.as_deref(), now.time.clone());
         if !writes.is_empty() {
             match ctx.reports.write(&desired, &writes).await {
                 Ok(written) => {
@@ -274,14 +293,12 @@ async fn evaluate_policy(
                     }
                 }
                 Err(source) => {
-                    let error = Error::WriteReport {
+                    // Not recorded as evaluated: the retry writes it.
+                    outcome.failures.push(Error::WriteReport {
                         namespace,
                         name: report_name,
                         source,
-                    };
-                    ctx.metrics.failure(SCANNER, error.metric_label());
-                    tracing::warn!(%error, workload = %workload.key, "cannot write a DriftReport; retrying");
-                    outcome.failed = true;
+                    });
                     continue;
                 }
             }
@@ -292,10 +309,10 @@ async fn evaluate_policy(
                 fingerprint: workload.fingerprint(),
                 policy: (name.clone(), policy.metadata.generation),
                 status,
+                complete,
             },
         );
     }
-    outcome
 }
 
 #[allow(clippy::too_many_arguments, reason = "one call site; the scan's parts, named")]
@@ -307,9 +324,9 @@ fn summarize(
     state: &ScanState,
     full: &BTreeSet<usize>,
     ctx: &Context,
-    now: DateTime<Utc>,
+    now: &Now,
 ) -> HashMap<String, PolicySummary> {
-    let previous = ctx.summaries.lock().map(|s| s.clone()).unwrap_or_default();
+    let previous = ctx.summaries.locked().clone();
     let mut summaries = HashMap::new();
     for (p, name) in names.iter().enumerate().take(valid.len()) {
         let mine = governed
@@ -324,7 +341,7 @@ fn summarize(
             }
         }
         let last_scan = if full.contains(&p) {
-            Some(time(now))
+            Some(now.time.clone())
         } else {
             previous.get(name).and_then(|s| s.last_scan.clone())
         };
