@@ -181,12 +181,6 @@ impl<'a> TagVersion<'a> {
         }
     }
 
-    /// The version as semver for constraint checks (see
-    /// [`Precedence::as_semver`]).
-    pub fn as_semver(&self) -> semver::Version {
-        self.precedence().as_semver()
-    }
-
     /// The version a constraint is checked against (see
     /// [`Precedence::constraint_version`]).
     pub fn constraint_version(&self) -> constraint::Version {
@@ -217,13 +211,6 @@ impl Precedence {
     /// Whether this is a pre-release.
     pub fn is_pre_release(&self) -> bool {
         matches!(self.pre_release, PreRank::Pre(_))
-    }
-
-    /// The version as semver for constraint checks: missing components are
-    /// 0 and a fourth component is ignored. The pre-release is left out (see
-    /// the selection rules): `2.0.0-rc.1` is checked as `2.0.0`.
-    pub fn as_semver(&self) -> semver::Version {
-        semver::Version::new(self.numbers[0], self.numbers[1], self.numbers[2])
     }
 
     /// The version a constraint is checked against: missing numbers are 0,
