@@ -385,6 +385,56 @@ fn an_invalid_policy_names_the_field() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Writes a one-rule policy for nginx with this constraint and scans the
+/// quickstart with it.
+fn scan_with_nginx_constraint(constraint: &str) -> (i32, String, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "refit-scan-constraint-{}-{}",
+        std::process::id(),
+        constraint.len()
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "apiVersion: refit.dev/v1alpha1\nkind: PatchPolicy\nmetadata: {{name: ci}}\nspec:\n  images:\n    - match: nginx\n      update: minor\n      constraint: {constraint:?}\n"
+        ),
+    )
+    .expect("written");
+    let result = quickstart(&["--policy", policy.to_str().expect("utf-8"), "--output", "json"]);
+    std::fs::remove_dir_all(&dir).ok();
+    result
+}
+
+#[test]
+fn a_policy_constraint_is_read_as_flux_and_helm_write_it() {
+    // `!=` and `||` are Masterminds syntax (Cargo's, used before, had neither).
+    let (code, stdout, stderr) = scan_with_nginx_constraint("!=1.31.4, <1.32 || >=2");
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    let nginx = report["workloads"]
+        .as_array()
+        .expect("workloads")
+        .iter()
+        .flat_map(|w| w["containers"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["image"].as_str().is_some_and(|i| i.starts_with("nginx:")))
+        .expect("the nginx container");
+    assert!(
+        nginx["candidate"]
+            .as_str()
+            .is_some_and(|c| c.contains(":1.31.3-alpine@")),
+        "{nginx}"
+    );
+
+    let (code, _, stderr) = scan_with_nginx_constraint("> one");
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("spec.images[0].constraint: `> one` is not a semver range (`one` is not a version"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_policy_whose_pattern_matches_no_image_is_refused_with_the_patterns_to_use() {
     let dir = std::env::temp_dir().join(format!("refit-scan-star-{}", std::process::id()));

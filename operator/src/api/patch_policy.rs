@@ -216,7 +216,14 @@ pub struct ImageRule {
     #[serde(default)]
     pub update: UpdateStrategy,
 
-    /// A semver range the candidate must also satisfy, e.g. `>=1.25, <1.28`.
+    /// A version range the candidate must also satisfy, written as Flux
+    /// image policies, Argo CD Image Updater and Helm write them (the
+    /// Masterminds semver syntax): `>=1.25 <1.28` (space or comma is AND),
+    /// `<1.27 || >=2.0`, `!=1.27.1`, `1.25.x`, `~1.25`, `^1.25`,
+    /// `1.25 - 1.27`. A bare `1.25.3` is exactly that version. Only the
+    /// tag's numbers and pre-release are compared, never its variant
+    /// (`1.25.3-alpine3.20` is 1.25.3). A range that names a pre-release
+    /// (`>=2.0.0-0`) admits pre-releases. See docs/VERSION-SELECTION.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 128))]
     pub constraint: Option<String>,
@@ -235,7 +242,9 @@ pub struct ImageRule {
 
     /// Whether pre-release versions (`2.0.0-rc.1`) may be candidates.
     /// Default false. An image already on a pre-release may always move to a
-    /// newer pre-release of the same version or to its release.
+    /// newer pre-release of the same version or to its release, and a
+    /// `constraint` that names a pre-release (`>=2.0.0-0`) admits the
+    /// pre-releases it matches.
     #[serde(default)]
     pub allow_prerelease: bool,
 

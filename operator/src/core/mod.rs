@@ -4,6 +4,7 @@
 //! layers around it (`cli`, and later `registry`, `cluster`, `controller`)
 //! gather facts, call into `core`, and carry out what it decided.
 
+pub mod constraint;
 pub mod drift;
 pub mod duration;
 pub mod governance;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
-use super::{duration, reference::DOCKER_HUB};
+use super::{constraint::Constraint, duration, reference::DOCKER_HUB};
 use crate::api::patch_policy::{ImageRule, PatchPolicySpec, UpdateStrategy};
 
 /// A spec problem: the field (`spec.images[1].allowTags`) and what is wrong.
@@ -30,8 +30,8 @@ pub struct CompiledRule {
     pub pattern: RepositoryGlob,
     /// How far images may move.
     pub update: UpdateStrategy,
-    /// A semver range candidates must satisfy.
-    pub constraint: Option<semver::VersionReq>,
+    /// A version range candidates must satisfy.
+    pub constraint: Option<Constraint>,
     /// Only tags matching this are candidates.
     pub allow_tags: Option<Regex>,
     /// Tags matching this are never candidates.
@@ -128,13 +128,13 @@ fn compile_rule(index: usize, rule: &ImageRule) -> Result<CompiledRule, Vec<Spec
     let constraint = rule
         .constraint
         .as_deref()
-        .and_then(|text| match semver::VersionReq::parse(text) {
-            Ok(req) => Some(req),
+        .and_then(|text| match Constraint::parse(text) {
+            Ok(constraint) => Some(constraint),
             Err(error) => {
                 errors.push(SpecError {
                     field: field("constraint"),
                     problem: format!(
-                        "`{text}` is not a semver range ({error}); write it like `>=1.25, <1.28` or `~1.25`"
+                        "`{text}` is not a semver range ({error}); write it as Flux, Argo CD Image Updater and Helm do, e.g. `>=1.25 <1.28`, `~1.25`, `1.25.x` or `^1.25 || ^2.0`"
                     ),
                 });
                 None
@@ -395,6 +395,41 @@ mod tests {
         assert_eq!(rule.update, UpdateStrategy::Minor);
         assert!(rule.pin_digest);
         assert!(rule.min_age.is_none());
+    }
+
+    #[test]
+    fn constraints_written_as_flux_argo_cd_and_helm_write_them_compile() {
+        for constraint in [
+            ">=1.25 <1.28",
+            "<1.27 || >=2.0",
+            "!=1.27.1, <1.28",
+            "1.25.x",
+            "~1.25",
+            "^1.25",
+            "1.25 - 1.27",
+            ">=1.25.0-0",
+        ] {
+            let spec = spec_with(serde_json::json!([{"match": "nginx", "update": "major", "constraint": constraint}]));
+            let rules = ImageRules::compile(&spec).unwrap_or_else(|errors| panic!("`{constraint}`: {errors:?}"));
+            assert!(rules.rules()[0].constraint.is_some(), "{constraint}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_constraint_says_what_is_wrong_and_what_would_be_valid() {
+        let errors = ImageRules::compile(&spec_with(serde_json::json!([
+            {"match": "nginx", "constraint": "> one"},
+            {"match": "redis", "constraint": ">=7.2<8"},
+        ])))
+        .expect_err("invalid");
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "spec.images[0].constraint: `> one` is not a semver range (`one` is not a version: a version starts with a number, `x`, `X` or `*`); write it as Flux, Argo CD Image Updater and Helm do, e.g. `>=1.25 <1.28`, `~1.25`, `1.25.x` or `^1.25 || ^2.0`",
+                "spec.images[1].constraint: `>=7.2<8` is not a semver range (`<8` follows `7.2` without a space or a comma between them); write it as Flux, Argo CD Image Updater and Helm do, e.g. `>=1.25 <1.28`, `~1.25`, `1.25.x` or `^1.25 || ^2.0`",
+            ]
+        );
     }
 
     #[test]

@@ -11,11 +11,14 @@
 //!    update level: `patch` keeps the first two numbers, `minor` the first,
 //!    `major` anything. A level finer than the tag's precision (patch on
 //!    `1.25`) allows nothing.
-//! 4. Pre-releases are candidates only with `allowPrerelease`, except that
-//!    an image on a pre-release may move to a newer pre-release of the same
-//!    numbers (`rc1` → `rc2`) and to any release.
+//! 4. Pre-releases are candidates only with `allowPrerelease`, or when the
+//!    `constraint` names a pre-release (`>=2.0.0-0`, Masterminds' rule),
+//!    except that an image on a pre-release may move to a newer pre-release
+//!    of the same numbers (`rc1` → `rc2`) and to any release.
 //! 5. `allowTags` must match, `ignoreTags` must not, a `constraint` must
-//!    hold (checked on the numbers: `2.0.0-rc.1` is checked as `2.0.0`).
+//!    hold ([`super::constraint`]: the first three numbers and the
+//!    pre-release are checked, the variant never is; `2.0.0-rc.1` is below
+//!    `2.0.0`).
 //! 6. With `minAge`, a candidate built less than that long ago is passed
 //!    over, and so is one whose build time is unknown.
 //! 7. A candidate rolled back earlier is passed over.
@@ -242,9 +245,19 @@ fn pass_reason(
         return Some(PassReason::RolledBack);
     }
     let precedence = &candidate.precedence;
-    if precedence.is_pre_release() && !rule.allow_prerelease {
-        let newer_pre_of_same_version = current.is_pre_release() && *precedence.numbers() == current.numbers;
-        if !newer_pre_of_same_version {
+    let version = precedence.constraint_version();
+    // Pre-releases the rule lets in; a constraint then compares them by
+    // precedence like any version.
+    let pre_releases_allowed =
+        rule.allow_prerelease || (current.is_pre_release() && *precedence.numbers() == current.numbers);
+    if precedence.is_pre_release() && !pre_releases_allowed {
+        // As in Masterminds, a constraint that names a pre-release
+        // (`>=2.0.0-0`) lets in the pre-releases it matches.
+        let constraint_asks_for_it = rule
+            .constraint
+            .as_ref()
+            .is_some_and(|constraint| constraint.matches(&version, false));
+        if !constraint_asks_for_it {
             return Some(PassReason::PreRelease);
         }
     }
@@ -265,7 +278,7 @@ fn pass_reason(
     if rule
         .constraint
         .as_ref()
-        .is_some_and(|req| !req.matches(&precedence.as_semver()))
+        .is_some_and(|constraint| !constraint.matches(&version, pre_releases_allowed))
     {
         return Some(PassReason::OutsideConstraint);
     }

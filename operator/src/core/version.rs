@@ -30,7 +30,7 @@ use std::{cmp::Ordering, fmt};
 use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
-use super::FastMap;
+use super::{FastMap, constraint};
 
 /// The most numeric components a version tag may have.
 pub const MAX_PRECISION: usize = 4;
@@ -58,6 +58,18 @@ pub struct PreRelease {
     pub kind: PreReleaseKind,
     /// Its number.
     pub number: u64,
+}
+
+impl PreRelease {
+    /// Reads a whole pre-release as tags write it after the numbers and
+    /// their separator (`rc.1`, `rc1`, `beta`, `b1`, `RC6`, `preview.3`);
+    /// `None` for anything else (`0`, `SNAPSHOT`, `rc.1.2`).
+    pub fn parse(text: &str) -> Option<PreRelease> {
+        if text.starts_with(['-', '.']) {
+            return None;
+        }
+        read_pre_release(text).and_then(|(pre, length)| (length == text.len()).then_some(pre))
+    }
 }
 
 /// A tag read as a version (borrowing the variant from the tag).
@@ -169,10 +181,10 @@ impl<'a> TagVersion<'a> {
         }
     }
 
-    /// The version as semver for constraint checks (see
-    /// [`Precedence::as_semver`]).
-    pub fn as_semver(&self) -> semver::Version {
-        self.precedence().as_semver()
+    /// The version a constraint is checked against (see
+    /// [`Precedence::constraint_version`]).
+    pub fn constraint_version(&self) -> constraint::Version {
+        self.precedence().constraint_version()
     }
 }
 
@@ -201,11 +213,19 @@ impl Precedence {
         matches!(self.pre_release, PreRank::Pre(_))
     }
 
-    /// The version as semver for constraint checks: missing components are
-    /// 0 and a fourth component is ignored. The pre-release is left out (see
-    /// the selection rules): `2.0.0-rc.1` is checked as `2.0.0`.
-    pub fn as_semver(&self) -> semver::Version {
-        semver::Version::new(self.numbers[0], self.numbers[1], self.numbers[2])
+    /// The version a constraint is checked against: missing numbers are 0,
+    /// a fourth number is ignored, the pre-release is kept and the variant
+    /// is not part of it. `1.25.3-alpine3.20` is the release `1.25.3`, never
+    /// a pre-release `alpine3.20` (as a semver library reading the whole
+    /// tag would have it), so a variant never keeps a tag out of a range.
+    pub fn constraint_version(&self) -> constraint::Version {
+        constraint::Version {
+            numbers: [self.numbers[0], self.numbers[1], self.numbers[2]],
+            pre_release: match self.pre_release {
+                PreRank::Pre(pre) => Some(pre),
+                PreRank::Release => None,
+            },
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use super::*;
 use crate::{
     api::patch_policy::UpdateStrategy,
     core::{
+        constraint::Constraint,
         policy::CompiledRule,
         version::{TagIndex, TagInfo},
     },
@@ -290,7 +291,7 @@ fn postgres_majors_are_two_part_and_beta_majors_are_another_family() {
 #[test]
 fn a_constraint_bounds_redis_below_8() {
     let below_8 = CompiledRule {
-        constraint: Some(semver::VersionReq::parse("<8").expect("req")),
+        constraint: Some(Constraint::parse("<8").expect("valid constraint")),
         ..rule(Major)
     };
     let selection = select("7.2.15-alpine", &below_8, load("redis"), now(), &RolledBackTags::new());
@@ -309,6 +310,148 @@ fn a_constraint_bounds_redis_below_8() {
     assert_eq!(
         pick("redis", "7.2.15-alpine", &rule(Major)).as_deref(),
         Some("8.10.1-alpine")
+    );
+}
+
+fn constrained(update: UpdateStrategy, constraint: &str) -> CompiledRule {
+    CompiledRule {
+        constraint: Some(Constraint::parse(constraint).unwrap_or_else(|e| panic!("`{constraint}`: {e}"))),
+        ..rule(update)
+    }
+}
+
+#[test]
+fn ranges_written_as_flux_and_helm_write_them_select_from_real_histories() {
+    let cases = [
+        ("redis", "7.2.15-alpine", Major, "<8 || ~8.2", "8.2.9-alpine"),
+        ("redis", "7.2.15-alpine", Major, ">=8 <8.10", "8.8.2-alpine"),
+        ("redis", "7.2.15-alpine", Major, ">=8, !=8.10.1", "8.10.0-alpine"),
+        ("redis", "7.2.15-alpine", Major, "8.0.0 - 8.4", "8.4.6-alpine"),
+        ("nginx", "1.29.8-alpine", Major, "1.30.x", "1.30.4-alpine"),
+        ("nginx", "1.29.8-alpine", Major, "^1.29 <1.31", "1.30.4-alpine"),
+        (
+            "node",
+            "22.16.0-alpine3.22",
+            Major,
+            ">=22.20 <22.22",
+            "22.21.1-alpine3.22",
+        ),
+        (
+            "python",
+            "3.12.13-slim-bookworm",
+            Minor,
+            "~3.13",
+            "3.13.15-slim-bookworm",
+        ),
+        ("postgres", "16.14", Major, "<=17", "17.11"),
+    ];
+    for (image, current, update, constraint, expected) in cases {
+        assert_eq!(
+            pick(image, current, &constrained(update, constraint)).as_deref(),
+            Some(expected),
+            "{image}:{current} with `{constraint}`"
+        );
+    }
+}
+
+#[test]
+fn a_variant_suffix_never_makes_a_tag_a_pre_release_the_constraint_refuses() {
+    // Read whole, `22.22.3-alpine3.22` is semver with the pre-release
+    // `alpine3.22`, which `>=22.16` would refuse; refit compares 22.22.3.
+    assert_eq!(
+        pick("node", "22.16.0-alpine3.22", &constrained(Minor, ">=22.16")).as_deref(),
+        Some("22.22.3-alpine3.22")
+    );
+    assert_eq!(
+        pick("nginx", "1.31.1-alpine3.23", &constrained(Minor, ">=1.31")).as_deref(),
+        Some("1.31.2-alpine3.23")
+    );
+    // A real pre-release with a variant is still a pre-release.
+    let selection = select(
+        "3.12.13-slim-bookworm",
+        &constrained(Minor, "^3.12"),
+        load("python"),
+        now(),
+        &RolledBackTags::new(),
+    );
+    assert_eq!(selection.candidate(), Some("3.14.7-slim-bookworm"));
+    assert_eq!(
+        selection.passed_over[0],
+        PassedOver {
+            tag: "3.15.0rc1-slim-bookworm",
+            reason: PassReason::PreRelease
+        }
+    );
+}
+
+#[test]
+fn a_bare_version_is_exact_or_a_wildcard_as_in_masterminds() {
+    // Cargo's `8.2` was `^8.2` (up to 8.10.1); Masterminds' is `8.2.x`.
+    assert_eq!(
+        pick("redis", "7.2.15-alpine", &constrained(Major, "8.2")).as_deref(),
+        Some("8.2.9-alpine")
+    );
+    assert_eq!(
+        pick("redis", "7.2.15-alpine", &constrained(Major, "7.4.11")).as_deref(),
+        Some("7.4.11-alpine")
+    );
+}
+
+#[test]
+fn a_constraint_that_names_a_pre_release_lets_pre_releases_in() {
+    // Flux's "latest version including pre-releases".
+    assert_eq!(
+        pick("python", "3.14.7", &constrained(Minor, ">=3.14.0-0")).as_deref(),
+        Some("3.15.0rc1")
+    );
+    assert_eq!(
+        pick("python", "3.14.7", &constrained(Minor, ">=3.15.0-b1 <3.15.0-rc1")).as_deref(),
+        Some("3.15.0b4")
+    );
+    let releases_only = select(
+        "3.14.7",
+        &constrained(Minor, ">=3.14"),
+        load("python"),
+        now(),
+        &RolledBackTags::new(),
+    );
+    assert_eq!(releases_only.outcome, Outcome::NoneNewer);
+    assert_eq!(releases_only.passed_over[0].reason, PassReason::PreRelease);
+}
+
+#[test]
+fn with_allow_prerelease_a_constraint_orders_pre_releases_before_their_release() {
+    let allowed = |constraint| CompiledRule {
+        allow_prerelease: true,
+        ..constrained(Minor, constraint)
+    };
+    // 3.15.0rc1 is below 3.15.0, so `<3.15` admits it …
+    assert_eq!(
+        pick("python", "3.14.5", &allowed("<3.15")).as_deref(),
+        Some("3.15.0rc1")
+    );
+    // … and `<3.15.0-0` keeps every 3.15 pre-release out.
+    assert_eq!(
+        pick("python", "3.14.5", &allowed("<3.15.0-0")).as_deref(),
+        Some("3.14.7")
+    );
+}
+
+#[test]
+fn an_image_on_a_pre_release_needs_a_range_that_reaches_pre_releases() {
+    // 3.15.0rc1 is below 3.15.0, outside `~3.15`.
+    let selection = select(
+        "3.15.0b3",
+        &constrained(Minor, "~3.15"),
+        load("python"),
+        now(),
+        &RolledBackTags::new(),
+    );
+    assert_eq!(selection.outcome, Outcome::NoneNewer);
+    assert_eq!(selection.passed_over[0].reason, PassReason::OutsideConstraint);
+    assert_eq!(
+        pick("python", "3.15.0b3", &constrained(Minor, "~3.15.0-0")).as_deref(),
+        Some("3.15.0rc1")
     );
 }
 
@@ -384,13 +527,23 @@ fn arbitrary_tag() -> impl Strategy<Value = String> {
 fn arbitrary_rule() -> impl Strategy<Value = CompiledRule> {
     (
         proptest::sample::select(vec![Patch, Minor, Major]),
-        proptest::option::of(proptest::sample::select(vec!["<3", ">=1, <4", "~2.1", "^1"])),
+        proptest::option::of(proptest::sample::select(vec![
+            "<3",
+            ">=1, <4",
+            "~2.1",
+            "^1",
+            "1.x || >=3",
+            "!=2.1.0 >=2",
+            "1.2 - 2.4",
+            ">=2.0.0-0 <4",
+            "~1.1.0-rc.2",
+        ])),
         any::<bool>(),
         proptest::option::of(0u64..60),
     )
         .prop_map(|(update, constraint, allow_prerelease, min_age_days)| CompiledRule {
             update,
-            constraint: constraint.map(|c| semver::VersionReq::parse(c).expect("valid req")),
+            constraint: constraint.map(|c| Constraint::parse(c).expect("valid constraint")),
             allow_prerelease,
             min_age: min_age_days.map(|d| Duration::from_secs(d * 86_400)),
             ..CompiledRule::default_for_all()
@@ -424,11 +577,13 @@ proptest! {
             prop_assert!(to.precedence() > from.precedence(), "strictly newer");
             let kept = match rule.update { Patch => 2, Minor => 1, _ => 0 };
             prop_assert_eq!(&from.numbers[..kept], &to.numbers[..kept], "within the level");
-            if let Some(req) = &rule.constraint {
-                prop_assert!(req.matches(&to.as_semver()), "inside the constraint");
+            let pre_releases_allowed = rule.allow_prerelease || (from.is_pre_release() && from.numbers == to.numbers);
+            if let Some(constraint) = &rule.constraint {
+                prop_assert!(constraint.matches(&to.constraint_version(), pre_releases_allowed), "inside the constraint");
             }
-            if to.is_pre_release() && !rule.allow_prerelease {
-                prop_assert!(from.is_pre_release() && from.numbers == to.numbers, "pre-release only from the same version");
+            if to.is_pre_release() && !pre_releases_allowed {
+                let asked_for = rule.constraint.as_ref().is_some_and(|c| c.matches(&to.constraint_version(), false));
+                prop_assert!(asked_for, "a pre-release only when allowed, from the same version, or named by the constraint");
             }
             if let Some(min_age) = rule.min_age {
                 let created = created.expect("a soaked candidate has a build time");
@@ -469,13 +624,15 @@ proptest! {
         let Some(from) = TagVersion::parse(&current) else { return Ok(()) };
         let kept = match rule.update { Patch => 2, Minor => 1, _ => 0 };
         if kept >= usize::from(from.precision) { return Ok(()) }
+        let pre_releases_allowed = |to: &TagVersion<'_>| rule.allow_prerelease || (from.is_pre_release() && from.numbers == to.numbers);
+        let asked_for_by_constraint = |to: &TagVersion<'_>| rule.constraint.as_ref().is_some_and(|c| c.matches(&to.constraint_version(), false));
         let best = tags.iter().filter_map(|(tag, days)| {
             let to = TagVersion::parse(tag)?;
             let ok = to.family() == from.family()
                 && to.precedence() > from.precedence()
                 && from.numbers[..kept] == to.numbers[..kept]
-                && (!to.is_pre_release() || rule.allow_prerelease || (from.is_pre_release() && from.numbers == to.numbers))
-                && rule.constraint.as_ref().is_none_or(|req| req.matches(&to.as_semver()))
+                && (!to.is_pre_release() || pre_releases_allowed(&to) || asked_for_by_constraint(&to))
+                && rule.constraint.as_ref().is_none_or(|c| c.matches(&to.constraint_version(), pre_releases_allowed(&to)))
                 && rule.min_age.is_none_or(|min| days.is_some_and(|d| Duration::from_secs(d as u64 * 86_400) >= min));
             ok.then(|| (to.precedence(), tag.clone()))
         }).max();
