@@ -93,7 +93,8 @@ struct Expected {
     columns: &'static [&'static str],
 }
 
-/// DESIGN §1: scopes, short names and printer columns.
+/// Scopes, short names and printer columns, as the README's "The API at a
+/// glance" and `kubectl get` users rely on them.
 const EXPECTED: [Expected; 4] = [
     Expected {
         plural: "changewindows",

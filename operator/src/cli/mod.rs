@@ -32,8 +32,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the operator: watch the cluster, keep DriftReports and the
-    /// status of PatchPolicies and ChangeWindows current. (Creating and
-    /// carrying out ChangeTickets comes later.)
+    /// status of PatchPolicies and ChangeWindows current. It creates no
+    /// ChangeTickets and changes no workload yet.
     Run(run::RunArgs),
     /// Check the images in Kubernetes manifests on disk against their
     /// registries (or an OCI layout), for CI: table, JSON or SARIF.

@@ -14,7 +14,8 @@
 //!
 //! [`run`] starts the watches, both controllers and the scanner around one
 //! [`Context`], and returns when [`Shutdown`] fires and they have stopped.
-//! Tickets (planning and carrying out changes) are a later layer.
+//! Tickets are not wired in yet: `core::planning` and `core::ticket` exist,
+//! but no controller creates or carries out a ChangeTicket.
 
 pub mod cluster_scan;
 pub mod conditions;

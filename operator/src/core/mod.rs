@@ -1,8 +1,12 @@
 //! The decisions: everything the operator and `refit scan` decide, as pure
 //! functions over plain data. Nothing in `core` talks to Kubernetes or a
 //! registry, and nothing reads the clock: time is always a parameter. The
-//! layers around it (`cli`, and later `registry`, `cluster`, `controller`)
-//! gather facts, call into `core`, and carry out what it decided.
+//! layers around it (`registry`, `cluster`, `controller`, `manifest_scan`,
+//! `cli`) gather facts, call into `core`, and carry out what it decided.
+//!
+//! Built but not wired yet: [`planning`] (findings → ChangeTickets) and
+//! [`ticket`] (the ticket state machine) are tested here but nothing calls
+//! them; `refit run` creates no tickets until the change layer is built.
 
 pub mod constraint;
 pub mod drift;

@@ -467,7 +467,9 @@ impl TagIndex {
         self.total == 0
     }
 
-    /// Whether the repository lists this exact tag.
+    /// Whether the repository lists this exact tag as a version. Only
+    /// version tags are indexed, so this is false for any other tag
+    /// (`latest`, `bookworm`) even when the repository lists it.
     pub fn contains(&self, tag: &str) -> bool {
         TagVersion::parse(tag)
             .and_then(|version| self.family(&version.family()))
@@ -662,6 +664,7 @@ mod tests {
         );
         assert!(index.contains("1.25"));
         assert!(!index.contains("1.26"));
+        assert!(!index.contains("latest"), "listed, but not a version, so not indexed");
     }
 
     proptest! {

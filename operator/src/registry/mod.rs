@@ -1,6 +1,6 @@
 //! The registry layer: tags, digests and base images from OCI registries
 //! (or an OCI layout tree offline), asked for as little as possible and
-//! politely (DESIGN §3).
+//! politely (`docs/REGISTRIES.md` says what is asked, how often, and why).
 //!
 //! - [`settings`]: the operator config's registry part (hosts, insecure
 //!   HTTP, mirrors, rate limits, credentials file, cache lifetimes).

@@ -238,6 +238,9 @@ async fn evaluate_policy(
         .iter()
         .flat_map(|w| w.template.iter().map(|c| c.image.to_string()))
         .collect();
+    // Not wired yet: rolled-back tags come from ChangeTicket history
+    // (`core::planning::rolled_back_tags`), and no tickets exist until the
+    // change layer is built, so selection passes over none.
     let rolled_back = HashMap::new();
     let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now.at).await;
     let mut evaluator = Evaluator::new(EvaluationContext {

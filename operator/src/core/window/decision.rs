@@ -1,6 +1,7 @@
-//! Whether a change may start: the rule DESIGN §4 states ("nothing starts
-//! outside an open window, beyond `maxConcurrentChanges`, or with less than
-//! `minRemaining` left"), made exact.
+//! Whether a change may start: nothing starts outside an open window,
+//! beyond `maxConcurrentChanges`, or with less than `minRemaining` left,
+//! made exact (`docs/WINDOWS.md`, "Starting a change", says the same for
+//! users).
 //!
 //! A change expected to take `D` may start at `T` when all of these hold,
 //! checked in this order (the first that fails is the reason):

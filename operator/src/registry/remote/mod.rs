@@ -8,22 +8,26 @@
 //! through oci-client's `Client`, because that client does not expose the
 //! response headers refit must honour (`Retry-After`, `Link`) and folds 429
 //! into a generic error. oci-client's manifest types parse the answers.
+//! Authentication is in [`auth`], content addressing in [`digests`].
+
+mod auth;
+mod digests;
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::{Duration, Instant, SystemTime},
+    time::{Instant, SystemTime},
 };
 
-use base64::Engine as _;
 use bytes::Bytes;
 use reqwest::{Method, StatusCode, header};
-use sha2::{Digest as _, Sha256};
 use tokio::sync::Semaphore;
 
+use self::auth::Secret;
+pub use self::digests::{sha256_digest, verify};
 use super::{
     backoff::{Backoff, parse_retry_after},
-    credentials::{Credential, DockerConfig},
+    credentials::DockerConfig,
     error::RegistryError,
     limiter::TokenBucket,
     settings::Settings,
@@ -80,16 +84,6 @@ pub struct Remote {
     /// the host waits for it, not only the one that was told.
     not_before: Mutex<HashMap<String, Instant>>,
     backoff: Backoff,
-}
-
-/// A token; `Debug` does not show it.
-#[derive(Clone)]
-struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
 }
 
 /// One request to send.
@@ -420,142 +414,6 @@ impl Remote {
         }
     }
 
-    /// The `Authorization` header for a request, if refit has something to
-    /// send.
-    fn authorization(&self, host: &str, scope: &str) -> Option<String> {
-        let token = self
-            .tokens
-            .locked()
-            .get(&(host.to_owned(), scope.to_owned()))
-            .filter(|(_, expiry)| *expiry > Instant::now())
-            .map(|(token, _)| token.clone());
-        if let Some(Secret(token)) = token {
-            return Some(format!("Bearer {token}"));
-        }
-        let basic = self.basic_hosts.locked().iter().any(|h| h == host);
-        match (basic, self.credentials.lookup(host)) {
-            (true, Some(Credential::Basic { username, password })) => Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
-            )),
-            _ => None,
-        }
-    }
-
-    /// Answers a 401's challenge. Returns whether retrying can help.
-    async fn answer_challenge(&self, host: &str, scope: &str, challenge: Option<&str>) -> Result<bool, RegistryError> {
-        let Some(challenge) = challenge else { return Ok(false) };
-        let (scheme, params) = parse_challenge(challenge);
-        if scheme.eq_ignore_ascii_case("basic") {
-            let has_credentials = matches!(self.credentials.lookup(host), Some(Credential::Basic { .. }));
-            if has_credentials {
-                let mut hosts = self.basic_hosts.locked();
-                if !hosts.iter().any(|h| h == host) {
-                    hosts.push(host.to_owned());
-                }
-            }
-            return Ok(has_credentials);
-        }
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Ok(false);
-        }
-        let Some(realm) = params.get("realm") else {
-            return Ok(false);
-        };
-        let mut url = reqwest::Url::parse(realm).map_err(|_| RegistryError::Protocol {
-            registry: host.to_owned(),
-            message: format!("the token realm `{realm}` is not a URL"),
-        })?;
-        // A registry must not send refit's credentials to a plain-HTTP
-        // token service unless the registry itself is explicitly insecure.
-        if url.scheme() != "https" && !self.settings.is_insecure(host) {
-            return Err(RegistryError::Protocol {
-                registry: host.to_owned(),
-                message: format!(
-                    "the token service {} is not HTTPS; refusing to authenticate",
-                    url.origin().ascii_serialization()
-                ),
-            });
-        }
-        {
-            let mut query = url.query_pairs_mut();
-            if let Some(service) = params.get("service") {
-                query.append_pair("service", service);
-            }
-            query.append_pair("scope", params.get("scope").map_or(scope, String::as_str));
-        }
-        self.wait_for_budget(host).await;
-        let mut builder = self.http.get(url);
-        match self.credentials.lookup(host) {
-            Some(Credential::Basic { username, password }) => builder = builder.basic_auth(username, Some(password)),
-            Some(Credential::IdentityToken(_)) | None => {}
-        }
-        let response = builder.send().await.map_err(|error| {
-            let reason = describe_transport_error(&error);
-            self.stats
-                .record(host, RequestKind::Token, RequestOutcome::Error, Some(&reason));
-            RegistryError::Unreachable {
-                registry: host.to_owned(),
-                reason: format!("token service: {reason}"),
-            }
-        })?;
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            self.stats
-                .record(host, RequestKind::Token, RequestOutcome::Unauthorized, None);
-            return Ok(false);
-        }
-        if !status.is_success() {
-            // A token service that is down or throttling is not a
-            // credentials problem: say what happened.
-            let rate_limited = status == StatusCode::TOO_MANY_REQUESTS;
-            let outcome = if rate_limited {
-                RequestOutcome::RateLimited
-            } else {
-                RequestOutcome::Error
-            };
-            self.stats
-                .record(host, RequestKind::Token, outcome, Some(&status.to_string()));
-            return Err(if rate_limited {
-                RegistryError::RateLimited {
-                    registry: host.to_owned(),
-                    retry_after: None,
-                }
-            } else {
-                RegistryError::Unreachable {
-                    registry: host.to_owned(),
-                    reason: format!("token service answered {status}"),
-                }
-            });
-        }
-        self.stats.record(host, RequestKind::Token, RequestOutcome::Ok, None);
-        #[derive(serde::Deserialize)]
-        struct TokenAnswer {
-            token: Option<String>,
-            access_token: Option<String>,
-            expires_in: Option<u64>,
-        }
-        let bytes = response.bytes().await.map_err(|error| RegistryError::Unreachable {
-            registry: host.to_owned(),
-            reason: format!("token service: {}", describe_transport_error(&error)),
-        })?;
-        let answer: TokenAnswer = serde_json::from_slice(&bytes).map_err(|_| RegistryError::Protocol {
-            registry: host.to_owned(),
-            message: "the token service's answer is not JSON".into(),
-        })?;
-        let Some(token) = answer.token.or(answer.access_token) else {
-            return Ok(false);
-        };
-        // Tokens default to 60 s (the distribution spec's minimum); renew a
-        // little early.
-        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(60).saturating_sub(5).max(1));
-        self.tokens.locked().insert(
-            (host.to_owned(), scope.to_owned()),
-            (Secret(token), Instant::now() + lifetime),
-        );
-        Ok(true)
-    }
-
     fn check(&self, host: &str, response: reqwest::Response, what: &str) -> Result<reqwest::Response, RegistryError> {
         match response.status() {
             s if s.is_success() => Ok(response),
@@ -612,40 +470,9 @@ fn content_type(response: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
-/// The sha256 digest of some bytes.
-pub fn sha256_digest(bytes: &[u8]) -> Result<Digest, RegistryError> {
-    digest_of(bytes, crate::core::reference::DigestAlgorithm::Sha256)
-}
-
-/// The digest of some bytes with the given algorithm.
-pub fn digest_of(bytes: &[u8], algorithm: crate::core::reference::DigestAlgorithm) -> Result<Digest, RegistryError> {
-    let (name, hash): (&str, Vec<u8>) = match algorithm {
-        crate::core::reference::DigestAlgorithm::Sha256 => ("sha256", Sha256::digest(bytes).to_vec()),
-        crate::core::reference::DigestAlgorithm::Sha512 => ("sha512", sha2::Sha512::digest(bytes).to_vec()),
-    };
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    Digest::parse(&format!("{name}:{hex}")).map_err(|error| RegistryError::Protocol {
-        registry: "(local)".into(),
-        message: error.to_string(),
-    })
-}
-
-/// Content is cached by its digest for good, so it must hash to it.
-pub fn verify(host: &str, bytes: &[u8], expected: Option<&Digest>) -> Result<(), RegistryError> {
-    let Some(expected) = expected else { return Ok(()) };
-    let actual = digest_of(bytes, expected.algorithm())?;
-    if &actual != expected {
-        return Err(RegistryError::Protocol {
-            registry: host.to_owned(),
-            message: format!("content for {expected} hashes to {actual}"),
-        });
-    }
-    Ok(())
-}
-
 /// reqwest's errors can carry the URL; the URL never holds credentials in
 /// refit (they go in headers), but say only what kind of failure it was.
-fn describe_transport_error(error: &reqwest::Error) -> String {
+pub(crate) fn describe_transport_error(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         "timed out".into()
     } else if error.is_connect() {
@@ -684,52 +511,9 @@ pub fn next_link(link: &str) -> Option<String> {
     })
 }
 
-/// `Bearer realm="…",service="…",scope="…"` → ("Bearer", params).
-pub fn parse_challenge(header: &str) -> (String, HashMap<String, String>) {
-    let header = header.trim();
-    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
-    let mut params = HashMap::new();
-    let mut rest = rest.trim();
-    while !rest.is_empty() {
-        let Some((key, after)) = rest.split_once('=') else {
-            break;
-        };
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
-        let after = after.trim_start();
-        let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
-            match quoted.find('"') {
-                Some(end) => (&quoted[..end], &quoted[end + 1..]),
-                None => (quoted, ""),
-            }
-        } else {
-            match after.find(',') {
-                Some(end) => (&after[..end], &after[end..]),
-                None => (after, ""),
-            }
-        };
-        params.insert(key, value.to_owned());
-        rest = remaining.trim_start().trim_start_matches(',').trim_start();
-    }
-    (scheme.to_owned(), params)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_challenges_are_read_as_registries_send_them() {
-        let (scheme, params) = parse_challenge(
-            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull""#,
-        );
-        assert_eq!(scheme, "Bearer");
-        assert_eq!(params["realm"], "https://auth.docker.io/token");
-        assert_eq!(params["service"], "registry.docker.io");
-        assert_eq!(params["scope"], "repository:library/nginx:pull");
-        let (scheme, params) = parse_challenge(r#"Basic realm="Registry Realm""#);
-        assert_eq!(scheme, "Basic");
-        assert_eq!(params["realm"], "Registry Realm");
-    }
 
     #[test]
     fn the_next_page_is_found_in_the_link_header() {
@@ -752,26 +536,6 @@ mod tests {
             next_link(r#"<https://evil.example/v2/x/tags/list?last=a>; rel="next""#).as_deref(),
             Some("/v2/x/tags/list?last=a"),
             "an absolute URL keeps only its path, on the registry refit asked"
-        );
-    }
-
-    #[test]
-    fn sha512_content_is_checked_too() {
-        let digest = digest_of(b"{}", crate::core::reference::DigestAlgorithm::Sha512).expect("digest");
-        assert!(digest.to_string().starts_with("sha512:"));
-        assert!(verify("ghcr.io", b"{}", Some(&digest)).is_ok());
-        assert!(verify("ghcr.io", b"{ }", Some(&digest)).is_err());
-    }
-
-    #[test]
-    fn content_is_checked_against_its_digest() {
-        let digest = sha256_digest(b"{}").expect("digest");
-        assert!(verify("ghcr.io", b"{}", Some(&digest)).is_ok());
-        let error = verify("ghcr.io", b"{ }", Some(&digest)).expect_err("tampered");
-        assert!(
-            error
-                .to_string()
-                .starts_with("registry ghcr.io: content for sha256:44136fa355b3")
         );
     }
 }
