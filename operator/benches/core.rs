@@ -15,8 +15,7 @@
 //!   almost every container is a different image (the worst case).
 //!
 //! Run with `cargo bench -p refit --bench core`; criterion prints the
-//! throughput in elements (containers or tags) per second. The bench runs
-//! with the binary's allocator (mimalloc).
+//! throughput in elements (containers or tags) per second.
 
 use std::{collections::HashMap, hint::black_box, time::Duration};
 
@@ -36,11 +35,6 @@ use refit::{
         version::{TagIndex, TagInfo, TagVersion},
     },
 };
-
-/// The `refit` binary's allocator (see `src/main.rs`), so that these
-/// figures are the operator's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const REPOSITORIES: usize = 2_000;
 const CONTAINERS: usize = 100_000;
