@@ -573,31 +573,13 @@ mod tests {
     }
 
     mod read {
-        use std::hash::Hash;
-
         use k8s_openapi::api::{
-            apps::v1::{DaemonSet, Deployment, DeploymentSpec, ReplicaSet, StatefulSet},
-            batch::v1::{CronJob, Job},
+            apps::v1::{Deployment, DeploymentSpec},
             core::v1::{Container, Namespace, Node, PodTemplateSpec},
-        };
-        use kube::runtime::{
-            reflector::{self, Store},
-            watcher,
         };
 
         use super::*;
-
-        fn store<K>(objects: Vec<K>) -> Store<K>
-        where
-            K: kube::Resource + Clone + 'static,
-            K::DynamicType: Default + Eq + Hash + Clone,
-        {
-            let (reader, mut writer) = reflector::store();
-            for object in objects {
-                writer.apply_watcher_event(&watcher::Event::Apply(object));
-            }
-            reader
-        }
+        use crate::cluster::fixtures::Objects;
 
         fn stores(
             deployments: Vec<Deployment>,
@@ -605,18 +587,14 @@ mod tests {
             namespaces: Vec<Namespace>,
             nodes: Vec<Node>,
         ) -> Stores {
-            Stores {
-                deployments: store(deployments),
-                stateful_sets: store(Vec::<StatefulSet>::new()),
-                daemon_sets: store(Vec::<DaemonSet>::new()),
-                cron_jobs: store(Vec::<CronJob>::new()),
-                replica_sets: store(Vec::<ReplicaSet>::new()),
-                jobs: store(Vec::<Job>::new()),
-                pods: store(pods),
-                nodes: store(nodes),
-                namespaces: store(namespaces),
-                reports: store(Vec::new()),
+            Objects {
+                deployments,
+                pods,
+                namespaces,
+                nodes,
+                ..Objects::default()
             }
+            .stores()
         }
 
         fn meta(namespace: Option<&str>, name: Option<&str>, uid: Option<&str>) -> ObjectMeta {
