@@ -65,3 +65,9 @@ where
     }
     reader
 }
+
+/// An object from its JSON form (`kubectl get -o json`), for fixtures that
+/// read like the manifests they stand for.
+pub(crate) fn object<K: serde::de::DeserializeOwned>(json: serde_json::Value) -> K {
+    serde_json::from_value(json).unwrap_or_else(|error| panic!("not a {}: {error}", std::any::type_name::<K>()))
+}

@@ -6,11 +6,16 @@
 //!
 //! Whether a pod belongs to its workload's current revision decides how
 //! drift is described (changed by hand, or a rollout still under way):
-//! for a Deployment, the pod's ReplicaSet has the highest revision; for a
-//! StatefulSet, its `controller-revision-hash` is `status.updateRevision`;
-//! for a DaemonSet, its `pod-template-generation` is the DaemonSet's
-//! generation. Pods of a CronJob's Jobs are runs, not revisions: each Job
-//! copies the template when it is created and is never updated.
+//! for a Deployment, the pod's ReplicaSet has the highest revision and its
+//! template names the Deployment's images (a paused Deployment makes no new
+//! ReplicaSet, so its old pods are not current); for a StatefulSet, its
+//! `controller-revision-hash` is `status.updateRevision` and the controller
+//! has observed the StatefulSet's latest generation; for a DaemonSet, its
+//! `pod-template-generation` is the DaemonSet's template generation (the
+//! `deprecated.daemonset.template.generation` annotation, which only
+//! template changes move, unlike `metadata.generation`). Pods of a
+//! CronJob's Jobs are runs, not revisions: each Job copies the template
+//! when it is created and is never updated.
 
 use std::{
     collections::{BTreeMap, HashMap},
