@@ -42,6 +42,7 @@ pub mod sim;
 pub mod skip;
 pub mod status;
 pub mod store;
+pub mod strategy;
 pub mod table;
 pub mod watch;
 
