@@ -12,7 +12,8 @@
 //! digests; fault switches make writes fail, watches drop and answers slow.
 //!
 //! It is test-only: only dev-dependencies may use it. What it deliberately
-//! does not do is listed in `docs/TESTING.md`.
+//! does not do is listed in `docs/TESTING.md`. [`skip`] decides, for every
+//! test crate, what a test does when a program it needs is not installed.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), refit_apiserver::Error> {
@@ -38,8 +39,10 @@ pub mod resources;
 pub mod selectors;
 pub mod server;
 pub mod sim;
+pub mod skip;
 pub mod status;
 pub mod store;
+pub mod strategy;
 pub mod table;
 pub mod watch;
 

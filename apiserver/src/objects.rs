@@ -611,6 +611,8 @@ fn commit(
         };
         apply::record_update(old, &mut new, &writer, &write.keys());
     }
+    // After field ownership: what the server sets belongs to no manager.
+    crate::strategy::prepare(resource, old, &mut new);
 
     if let Some(old) = old
         && comparable(old) == comparable(&new)

@@ -2,12 +2,12 @@
 //! columns, `patch --type merge` (main resource and status subresource),
 //! and a rejection printed the way kubectl prints a real server's.
 //!
-//! kubectl is installed by `.ci/run`; without it (outside CI) the test says
-//! SKIPPED and passes.
+//! kubectl is installed by `.ci/run`; without it the test says SKIPPED and
+//! passes, or fails under CI (`refit_apiserver::skip`).
 
 use std::path::Path;
 
-use refit_apiserver::ApiServer;
+use refit_apiserver::{ApiServer, skip};
 
 /// Runs kubectl; `None` when it is not installed outside CI.
 async fn kubectl(server: &ApiServer, args: &[&str]) -> Option<(bool, String, String)> {
@@ -17,18 +17,12 @@ async fn kubectl(server: &ApiServer, args: &[&str]) -> Option<(bool, String, Str
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .output()
         .await;
-    match output {
-        Ok(output) => Some((
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound && std::env::var_os("CI").is_none() => {
-            eprintln!("SKIPPED: kubectl is not installed (.ci/run installs it); CI runs this check.");
-            None
-        }
-        Err(error) => panic!("cannot run kubectl: {error}"),
-    }
+    let output = skip::when_not_installed(output, "kubectl", ".ci/run installs it")?;
+    Some((
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
 }
 
 /// Runs kubectl and requires success; returns stdout.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::{
-    apps::v1::{DaemonSet, Deployment, StatefulSet},
+    apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet},
     core::v1::{ConfigMap, Pod},
 };
 use kube::{
@@ -267,6 +267,174 @@ async fn statefulset_and_daemonset_rollouts_replace_every_pod() {
         .map(ResourceExt::name_any)
         .collect();
     assert_eq!(names, ["db-0", "db-1"]);
+}
+
+/// Each pod of `app` as (name, the value of label `key`).
+async fn pod_labels(client: &Client, app: &str, key: &str) -> Vec<(String, Option<String>)> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let mut listed: Vec<(String, Option<String>)> = pods
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .map(|p| (p.name_any(), p.labels().get(key).cloned()))
+        .collect();
+    listed.sort();
+    listed
+}
+
+#[tokio::test]
+async fn a_daemon_sets_template_generation_moves_with_its_template_only_and_labels_its_pods() {
+    const GENERATION: &str = "deprecated.daemonset.template.generation";
+    let (_server, client) = start().await;
+    let daemons: Api<DaemonSet> = Api::namespaced(client.clone(), "default");
+    let created = daemons
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(workload("DaemonSet", "agent", "nginx:1", json!({}))).expect("valid"),
+        )
+        .await
+        .expect("created");
+    assert_eq!(created.annotations().get(GENERATION).map(String::as_str), Some("1"));
+    let labelled = |generation: &'static str| {
+        let client = client.clone();
+        move || {
+            let client = client.clone();
+            async move {
+                let pods = pod_labels(&client, "agent", "pod-template-generation").await;
+                (pods.len() == 2 && pods.iter().all(|(_, g)| g.as_deref() == Some(generation))).then_some(())
+            }
+        }
+    };
+    eventually("a pod of template generation 1 on each node", labelled("1")).await;
+
+    // A change outside the template moves the generation, not the
+    // template generation.
+    let strategy =
+        json!({"spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2}}}});
+    let patched = daemons
+        .patch("agent", &PatchParams::default(), &Patch::Merge(strategy))
+        .await
+        .expect("patched");
+    assert_eq!(patched.metadata.generation, Some(2));
+    assert_eq!(patched.annotations().get(GENERATION).map(String::as_str), Some("1"));
+
+    // A template change moves both; clients cannot set it themselves.
+    let patched = daemons
+        .patch("agent", &PatchParams::default(), &set_image())
+        .await
+        .expect("patched");
+    assert_eq!(patched.metadata.generation, Some(3));
+    assert_eq!(patched.annotations().get(GENERATION).map(String::as_str), Some("2"));
+    let forged = json!({"metadata": {"annotations": {GENERATION: "7"}}});
+    let patched = daemons
+        .patch("agent", &PatchParams::default(), &Patch::Merge(forged))
+        .await
+        .expect("patched");
+    assert_eq!(patched.annotations().get(GENERATION).map(String::as_str), Some("2"));
+    eventually("both pods replaced from template generation 2", labelled("2")).await;
+}
+
+#[tokio::test]
+async fn a_rolled_back_deployment_makes_its_earlier_replica_set_the_newest_revision() {
+    let (_server, client) = start().await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
+    deployments
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(workload("Deployment", "web", "nginx:1", json!({}))).expect("valid"),
+        )
+        .await
+        .expect("created");
+    let revisions = || {
+        let sets = sets.clone();
+        async move {
+            let mut revisions: Vec<(String, String)> = sets
+                .list(&ListParams::default().labels("app=web"))
+                .await
+                .ok()?
+                .items
+                .iter()
+                .map(|set| {
+                    let image = set.spec.as_ref()?.template.as_ref()?.spec.as_ref()?.containers[0]
+                        .image
+                        .clone()?;
+                    Some((
+                        image,
+                        set.annotations().get("deployment.kubernetes.io/revision")?.clone(),
+                    ))
+                })
+                .collect::<Option<_>>()?;
+            revisions.sort();
+            Some(revisions)
+        }
+    };
+    eventually("revision 1", || async {
+        (revisions().await? == [("nginx:1".into(), "1".into())]).then_some(())
+    })
+    .await;
+    deployments
+        .patch("web", &PatchParams::default(), &set_image())
+        .await
+        .expect("image changed");
+    eventually("revision 2", || async { (revisions().await?.len() == 2).then_some(()) }).await;
+    // `kubectl rollout undo deploy/web`
+    let undo = json!({"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1"}]}}}});
+    deployments
+        .patch("web", &PatchParams::default(), &Patch::Strategic(undo))
+        .await
+        .expect("rolled back");
+    let expected: Vec<(String, String)> = vec![("nginx:1".into(), "3".into()), ("nginx:2".into(), "2".into())];
+    eventually("the nginx:1 ReplicaSet to be revision 3", || async {
+        (revisions().await? == expected).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn changing_a_running_pods_image_restarts_that_container_with_the_new_image() {
+    let (_server, client) = start().await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    deployments
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(workload("Deployment", "web", "nginx:1", json!({}))).expect("valid"),
+        )
+        .await
+        .expect("created");
+    eventually("the rollout", || {
+        let deployments = deployments.clone();
+        async move { (deployments.get("web").await.ok()?.status?.available_replicas == Some(2)).then_some(()) }
+    })
+    .await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let before = pod_labels(&client, "web", "pod-template-hash").await;
+    let edited = before[0].0.clone();
+    // `kubectl set image pod/<edited> main=nginx:1.1`
+    let set_image = json!({"spec": {"containers": [{"name": "main", "image": "nginx:1.1"}]}});
+    pods.patch(&edited, &PatchParams::default(), &Patch::Strategic(set_image))
+        .await
+        .expect("pod image changed");
+    let status = eventually("the container to restart with nginx:1.1", || {
+        let pods = pods.clone();
+        let edited = edited.clone();
+        async move {
+            let container = pods.get(&edited).await.ok()?.status?.container_statuses?.pop()?;
+            (container.image == "nginx:1.1").then_some(container)
+        }
+    })
+    .await;
+    assert_eq!(status.image_id, format!("nginx@sha256:{:0>64}", 9));
+    assert_eq!(status.restart_count, 1);
+    assert!(status.ready);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        pod_labels(&client, "web", "pod-template-hash").await,
+        before,
+        "the ReplicaSet keeps the edited pod"
+    );
 }
 
 #[tokio::test]

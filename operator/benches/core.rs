@@ -41,33 +41,10 @@ const CONTAINERS: usize = 100_000;
 /// Repositories that carry a whole long history (node, python).
 const LARGE_REPOSITORIES: usize = 20;
 
-const HISTORIES: [(&str, &str); 5] = [
-    ("nginx", include_str!("../testdata/tags/nginx.tsv")),
-    ("node", include_str!("../testdata/tags/node.tsv")),
-    ("python", include_str!("../testdata/tags/python.tsv")),
-    ("postgres", include_str!("../testdata/tags/postgres.tsv")),
-    ("redis", include_str!("../testdata/tags/redis.tsv")),
-];
-
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
         .single()
         .expect("valid instant")
-}
-
-fn parse_tsv(text: &str) -> Vec<TagInfo> {
-    text.lines()
-        .filter(|line| !line.starts_with('#') && !line.is_empty())
-        .map(|line| {
-            let (tag, created) = line.split_once('\t').unwrap_or((line, ""));
-            TagInfo {
-                tag: tag.to_owned(),
-                created: DateTime::parse_from_rfc3339(created)
-                    .ok()
-                    .map(|t| t.with_timezone(&Utc)),
-            }
-        })
-        .collect()
 }
 
 /// A small deterministic generator, so every run measures the same work.
@@ -129,7 +106,12 @@ enum Spread {
 }
 
 fn scenario(spread: Spread) -> Scenario {
-    let histories: Vec<Vec<TagInfo>> = HISTORIES.iter().map(|(_, text)| parse_tsv(text)).collect();
+    // nginx, node, python, postgres, redis: `tag_list` takes node and
+    // python whole for the large repositories.
+    let histories: Vec<Vec<TagInfo>> = refit::testdata::tag_histories()
+        .into_iter()
+        .map(|(_, tags)| tags)
+        .collect();
     let mut rng = Lcg(0x5eed);
     let spec: PatchPolicySpec = serde_json::from_value(serde_json::json!({
         "images": [

@@ -12,6 +12,7 @@
 //! config file; [`cli`] is the command line that `main.rs` hands over to;
 //! [`tls`] fixes the process-wide TLS crypto provider; [`lock`] locks
 //! mutexes, failing loudly when one is poisoned.
+//! `testdata` (tests and benchmarks only) reads the real tag histories.
 
 pub mod api;
 pub mod cli;
@@ -23,4 +24,7 @@ pub mod lock;
 pub mod manifest_scan;
 pub mod registry;
 pub mod telemetry;
+#[cfg(any(test, feature = "testdata"))]
+#[doc(hidden)]
+pub mod testdata;
 pub mod tls;

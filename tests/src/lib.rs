@@ -135,14 +135,9 @@ pub fn run_refit(args: &[&str]) -> (i32, String, String) {
 /// Runs an external tool the tests need (installed by `.ci/run`). Returns
 /// `None` when the tool is not installed and this is not CI, so a developer
 /// without it can still run the suite; under `CI` a missing tool fails the
-/// test, so the gate never passes without the check.
+/// test, so the gate never passes without the check (see
+/// [`refit_apiserver::skip`]).
 pub fn run_tool(program: &str, args: &[&str], install_hint: &str) -> Option<std::process::Output> {
-    match Command::new(program).args(args).current_dir(repo_root()).output() {
-        Ok(output) => Some(output),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound && std::env::var_os("CI").is_none() => {
-            eprintln!("SKIPPED: {program} is not installed ({install_hint}); CI runs this check.");
-            None
-        }
-        Err(error) => panic!("cannot run {program} ({install_hint}): {error}"),
-    }
+    let started = Command::new(program).args(args).current_dir(repo_root()).output();
+    refit_apiserver::skip::when_not_installed(started, program, install_hint)
 }

@@ -4,7 +4,10 @@
 //! pod with an image that cannot be pulled waits in `ImagePullBackOff` and
 //! starts once the image can be pulled. Running pods are left alone: a
 //! digest that moves later does not change what a running container runs,
-//! which is exactly the drift refit looks for.
+//! which is exactly the drift refit looks for. Only a change of a running
+//! pod's container image (`kubectl set image pod/…`, the one change a pod's
+//! spec allows) restarts that container with the new image, as a real
+//! kubelet does: new `image` and `imageID`, `restartCount` one higher.
 
 use serde_json::{Value, json};
 
@@ -121,8 +124,48 @@ pub(crate) fn write_status(store: &mut Store, state: &State, pod: &Value, status
     let _ = objects::update(store, &write, &name, updated);
 }
 
-/// Gives pods without a status one, and starts waiting pods whose images
-/// can now be pulled.
+/// The status of a running pod after the kubelet restarted every
+/// container whose image the pod's spec no longer names, or `None` when
+/// every container runs the image the spec names.
+fn restarted(pod: &Value, images: &Images, now: &str) -> Option<Value> {
+    let mut status = pod["status"].clone();
+    let mut changed = false;
+    for container in pod["spec"]["containers"].as_array().into_iter().flatten() {
+        let Some(running) = status["containerStatuses"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"] == container["name"])
+        else {
+            continue;
+        };
+        if running["image"] == container["image"] {
+            continue;
+        }
+        let restarts = running["restartCount"].as_i64().unwrap_or(0) + 1;
+        *running = container_status(container, images, now, false).0;
+        running["restartCount"] = json!(restarts);
+        changed = true;
+    }
+    if !changed {
+        return None;
+    }
+    let ready = status["containerStatuses"]
+        .as_array()
+        .is_some_and(|list| list.iter().all(|c| c["ready"] == true));
+    for condition in status["conditions"].as_array_mut().into_iter().flatten() {
+        if (condition["type"] == "Ready" || condition["type"] == "ContainersReady")
+            && condition["status"] != if ready { "True" } else { "False" }
+        {
+            condition["status"] = json!(if ready { "True" } else { "False" });
+            condition["lastTransitionTime"] = json!(now);
+        }
+    }
+    Some(status)
+}
+
+/// Gives pods without a status one, starts waiting pods whose images can
+/// now be pulled, and restarts containers whose image was changed.
 pub(crate) fn step(state: &State, images: &Images) {
     let mut store = state.store();
     let now = gc::now();
@@ -132,6 +175,12 @@ pub(crate) fn step(state: &State, images: &Images) {
             continue;
         }
         let phase = pod["status"]["phase"].as_str();
+        if phase == Some("Running") {
+            if let Some(status) = restarted(&pod, images, &now) {
+                write_status(&mut store, state, &pod, status);
+            }
+            continue;
+        }
         if phase.is_some() && phase != Some("Pending") {
             continue;
         }

@@ -17,6 +17,7 @@ use crate::{
     resources::ResourceType,
     server::State,
     store::Store,
+    strategy,
 };
 
 /// kube-controller-manager's `pod-template-hash`: FNV-1a of the template,
@@ -32,6 +33,14 @@ pub(crate) fn template_hash(template: &Value) -> String {
         .bytes()
         .map(|d| ALPHABET[usize::from(d - b'0')] as char)
         .collect()
+}
+
+/// The annotation with a ReplicaSet's Deployment revision.
+const REVISION: &str = "deployment.kubernetes.io/revision";
+
+/// A ReplicaSet's Deployment revision.
+fn revision_of(set: &Value) -> Option<u64> {
+    set["metadata"]["annotations"][REVISION].as_str()?.parse().ok()
 }
 
 fn find(state: &State, group: &str, plural: &str) -> Option<std::sync::Arc<ResourceType>> {
@@ -205,20 +214,32 @@ fn deployment_step(store: &mut Store, state: &State, images: &Images, deployment
     let mut progressed = false;
 
     // The ReplicaSet of the current template.
+    let newest_other = owned_sets
+        .iter()
+        .filter(|s| meta(s, "name") != rs_name)
+        .filter_map(revision_of)
+        .max();
     let new_set = match owned_sets.iter().find(|s| meta(s, "name") == rs_name) {
+        // Back to an earlier template (`kubectl rollout undo`): its
+        // ReplicaSet becomes the newest revision again, as the real
+        // controller makes it.
+        Some(set) if newest_other.is_some_and(|newest| revision_of(set).unwrap_or(0) < newest) => {
+            let mut renewed = set.clone();
+            renewed["metadata"]["annotations"][REVISION] = json!((newest_other.unwrap_or(0) + 1).to_string());
+            progressed = true;
+            match objects::update(
+                store,
+                &write(&replica_sets, &namespace, None, "deployment-controller"),
+                &rs_name,
+                renewed,
+            ) {
+                Ok(updated) => updated.object,
+                Err(_) => return,
+            }
+        }
         Some(set) => set.clone(),
         None => {
-            let revision = owned_sets
-                .iter()
-                .filter_map(|s| {
-                    s["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
-                        .as_str()?
-                        .parse::<u64>()
-                        .ok()
-                })
-                .max()
-                .unwrap_or(0)
-                + 1;
+            let revision = newest_other.unwrap_or(0) + 1;
             let mut labels = template_labels(template);
             labels.insert("pod-template-hash".into(), json!(hash));
             let mut rs_template = template.clone();
@@ -229,7 +250,7 @@ fn deployment_step(store: &mut Store, state: &State, images: &Images, deployment
                 "apiVersion": "apps/v1", "kind": "ReplicaSet",
                 "metadata": {
                     "name": rs_name, "namespace": namespace, "labels": labels,
-                    "annotations": {"deployment.kubernetes.io/revision": revision.to_string()},
+                    "annotations": {REVISION: revision.to_string()},
                     "ownerReferences": [owner_reference(deployment, "Deployment", "apps/v1")],
                 },
                 "spec": {"replicas": replicas, "selector": selector, "template": rs_template},
@@ -534,6 +555,11 @@ fn daemonset_step(store: &mut Store, state: &State, images: &Images, set: &Value
     if let Some(node) = nodes.iter().find(|n| on(n).is_none()) {
         let mut labels = template_labels(template);
         labels.insert("controller-revision-hash".into(), json!(hash));
+        // The template generation the API server keeps (see `strategy`).
+        let generation = &set["metadata"]["annotations"][strategy::DAEMONSET_TEMPLATE_GENERATION];
+        if generation.is_string() {
+            labels.insert("pod-template-generation".into(), generation.clone());
+        }
         let pod = pod_from_template(
             template,
             &namespace,

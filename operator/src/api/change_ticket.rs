@@ -183,6 +183,22 @@ pub enum TicketPhase {
 }
 
 impl TicketPhase {
+    /// Every phase, in the order a ticket that goes all the way passes
+    /// through them, then the other endings. (The test next to the enum
+    /// fails to compile when a phase is added, as a reminder to list it.)
+    pub const ALL: [TicketPhase; 10] = [
+        TicketPhase::Pending,
+        TicketPhase::AwaitingApproval,
+        TicketPhase::Scheduled,
+        TicketPhase::InProgress,
+        TicketPhase::Succeeded,
+        TicketPhase::Failed,
+        TicketPhase::RolledBack,
+        TicketPhase::Rejected,
+        TicketPhase::Superseded,
+        TicketPhase::Expired,
+    ];
+
     /// Whether the ticket is finished: no transition leaves these phases.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -313,22 +329,56 @@ pub struct OutboxEntry {
 mod tests {
     use super::*;
 
-    const ALL_PHASES: [TicketPhase; 10] = [
-        TicketPhase::Pending,
-        TicketPhase::AwaitingApproval,
-        TicketPhase::Scheduled,
-        TicketPhase::InProgress,
-        TicketPhase::Succeeded,
-        TicketPhase::Failed,
-        TicketPhase::RolledBack,
-        TicketPhase::Rejected,
-        TicketPhase::Superseded,
-        TicketPhase::Expired,
-    ];
+    /// The position of each phase in [`TicketPhase::ALL`]. This match has
+    /// no wildcard, so a new phase does not compile until it is added here,
+    /// and the test below fails until it is added to `ALL` as well.
+    fn position(phase: TicketPhase) -> usize {
+        match phase {
+            TicketPhase::Pending => 0,
+            TicketPhase::AwaitingApproval => 1,
+            TicketPhase::Scheduled => 2,
+            TicketPhase::InProgress => 3,
+            TicketPhase::Succeeded => 4,
+            TicketPhase::Failed => 5,
+            TicketPhase::RolledBack => 6,
+            TicketPhase::Rejected => 7,
+            TicketPhase::Superseded => 8,
+            TicketPhase::Expired => 9,
+        }
+    }
+
+    #[test]
+    fn all_lists_every_phase_once_in_order() {
+        for (index, phase) in TicketPhase::ALL.into_iter().enumerate() {
+            assert_eq!(position(phase), index, "{phase:?} is out of place in TicketPhase::ALL");
+        }
+        // The schema names every value the API accepts (one documented
+        // `const` per phase): ALL must name each.
+        let schema = serde_json::to_value(schemars::schema_for!(TicketPhase)).expect("serializes");
+        let mut accepted: Vec<&str> = schema["oneOf"]
+            .as_array()
+            .expect("one schema per phase")
+            .iter()
+            .map(|variant| variant["const"].as_str().expect("a phase name"))
+            .collect();
+        accepted.sort_unstable();
+        let mut listed: Vec<String> = TicketPhase::ALL
+            .iter()
+            .map(|p| {
+                serde_json::to_value(p)
+                    .expect("serializes")
+                    .as_str()
+                    .expect("a string")
+                    .to_owned()
+            })
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, accepted);
+    }
 
     #[test]
     fn the_admission_rule_freezes_exactly_the_terminal_phases() {
-        for phase in ALL_PHASES {
+        for phase in TicketPhase::ALL {
             let quoted = format!(
                 "'{}'",
                 serde_json::to_value(phase)

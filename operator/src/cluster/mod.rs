@@ -14,6 +14,8 @@
 //! Every write is a server-side apply with the field manager `refit`.
 
 pub mod events;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod install;
 pub mod join;
 pub mod reports;

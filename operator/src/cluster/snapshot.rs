@@ -6,11 +6,16 @@
 //!
 //! Whether a pod belongs to its workload's current revision decides how
 //! drift is described (changed by hand, or a rollout still under way):
-//! for a Deployment, the pod's ReplicaSet has the highest revision; for a
-//! StatefulSet, its `controller-revision-hash` is `status.updateRevision`;
-//! for a DaemonSet, its `pod-template-generation` is the DaemonSet's
-//! generation. Pods of a CronJob's Jobs are runs, not revisions: each Job
-//! copies the template when it is created and is never updated.
+//! for a Deployment, the pod's ReplicaSet has the highest revision and its
+//! template names the Deployment's images (a paused Deployment makes no new
+//! ReplicaSet, so its old pods are not current); for a StatefulSet, its
+//! `controller-revision-hash` is `status.updateRevision` and the controller
+//! has observed the StatefulSet's latest generation; for a DaemonSet, its
+//! `pod-template-generation` is the DaemonSet's template generation (the
+//! `deprecated.daemonset.template.generation` annotation, which only
+//! template changes move, unlike `metadata.generation`). Pods of a
+//! CronJob's Jobs are runs, not revisions: each Job copies the template
+//! when it is created and is never updated.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -573,31 +578,13 @@ mod tests {
     }
 
     mod read {
-        use std::hash::Hash;
-
         use k8s_openapi::api::{
-            apps::v1::{DaemonSet, Deployment, DeploymentSpec, ReplicaSet, StatefulSet},
-            batch::v1::{CronJob, Job},
+            apps::v1::{Deployment, DeploymentSpec},
             core::v1::{Container, Namespace, Node, PodTemplateSpec},
-        };
-        use kube::runtime::{
-            reflector::{self, Store},
-            watcher,
         };
 
         use super::*;
-
-        fn store<K>(objects: Vec<K>) -> Store<K>
-        where
-            K: kube::Resource + Clone + 'static,
-            K::DynamicType: Default + Eq + Hash + Clone,
-        {
-            let (reader, mut writer) = reflector::store();
-            for object in objects {
-                writer.apply_watcher_event(&watcher::Event::Apply(object));
-            }
-            reader
-        }
+        use crate::cluster::fixtures::Objects;
 
         fn stores(
             deployments: Vec<Deployment>,
@@ -605,18 +592,14 @@ mod tests {
             namespaces: Vec<Namespace>,
             nodes: Vec<Node>,
         ) -> Stores {
-            Stores {
-                deployments: store(deployments),
-                stateful_sets: store(Vec::<StatefulSet>::new()),
-                daemon_sets: store(Vec::<DaemonSet>::new()),
-                cron_jobs: store(Vec::<CronJob>::new()),
-                replica_sets: store(Vec::<ReplicaSet>::new()),
-                jobs: store(Vec::<Job>::new()),
-                pods: store(pods),
-                nodes: store(nodes),
-                namespaces: store(namespaces),
-                reports: store(Vec::new()),
+            Objects {
+                deployments,
+                pods,
+                namespaces,
+                nodes,
+                ..Objects::default()
             }
+            .stores()
         }
 
         fn meta(namespace: Option<&str>, name: Option<&str>, uid: Option<&str>) -> ObjectMeta {

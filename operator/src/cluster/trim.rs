@@ -1,17 +1,18 @@
 //! Trimming watched objects to what refit reads, before they are stored:
 //! no `managedFields`, no annotations (`last-applied-configuration` can be
-//! as large as the object) except the one revision annotation refit reads,
+//! as large as the object) except the two revision annotations refit reads
+//! (a ReplicaSet's Deployment revision, a DaemonSet's template generation),
 //! only the labels refit matches or joins on, and of the spec only the
-//! containers' names and images, pull secrets and node name. Status is kept
-//! only where it says which image a pod runs or which revision is current.
-//! So the operator's memory grows with the number of objects, not with
-//! their size.
+//! containers' names and images (a ReplicaSet's too: see [`super::join`]),
+//! pull secrets and node name. Status is kept only where it says which
+//! image a pod runs or which revision is current. So the operator's memory
+//! grows with the number of objects, not with their size.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::{
     api::{
-        apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet, StatefulSetStatus},
+        apps::v1::{DaemonSet, Deployment, ReplicaSet, ReplicaSetSpec, StatefulSet, StatefulSetStatus},
         batch::v1::{CronJob, Job},
         core::v1::{
             Container, ContainerStatus, LocalObjectReference, Namespace, Node, NodeStatus, NodeSystemInfo, Pod,
@@ -30,18 +31,34 @@ pub const CONTROLLER_REVISION_HASH: &str = "controller-revision-hash";
 pub const POD_TEMPLATE_GENERATION: &str = "pod-template-generation";
 /// The annotation on a ReplicaSet: its Deployment revision.
 pub const DEPLOYMENT_REVISION: &str = "deployment.kubernetes.io/revision";
+/// The annotation on a DaemonSet: its template generation, which the API
+/// server moves on only when the pod template changes (unlike
+/// `metadata.generation`, which any spec change moves). Its pods carry it
+/// as [`POD_TEMPLATE_GENERATION`].
+pub const DAEMONSET_TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+/// Keeps only the annotation `keep`, if any.
+fn keep_annotation(meta: &mut ObjectMeta, keep: Option<&str>) {
+    meta.annotations = meta.annotations.take().and_then(|annotations| {
+        let kept: BTreeMap<String, String> = annotations
+            .into_iter()
+            .filter(|(key, _)| Some(key.as_str()) == keep)
+            .collect();
+        (!kept.is_empty()).then_some(kept)
+    });
+}
 
 /// Keeps identity, ownership and labels of a workload (its own labels are
-/// what a policy's `selector` matches).
-fn workload_meta(meta: &mut ObjectMeta) {
+/// what a policy's `selector` matches), and the annotation `keep`.
+fn workload_meta(meta: &mut ObjectMeta, keep: Option<&str>) {
     meta.managed_fields = None;
-    meta.annotations = None;
+    keep_annotation(meta, keep);
     meta.finalizers = None;
 }
 
 /// Keeps the identity and ownership of a pod or intermediate owner, and
 /// only the revision labels.
-fn owned_meta(meta: &mut ObjectMeta, keep_annotation: Option<&str>) {
+fn owned_meta(meta: &mut ObjectMeta, keep: Option<&str>) {
     meta.managed_fields = None;
     meta.finalizers = None;
     meta.labels = meta.labels.take().map(|labels| {
@@ -52,13 +69,7 @@ fn owned_meta(meta: &mut ObjectMeta, keep_annotation: Option<&str>) {
             })
             .collect()
     });
-    meta.annotations = meta.annotations.take().and_then(|annotations| {
-        let kept: BTreeMap<String, String> = annotations
-            .into_iter()
-            .filter(|(key, _)| Some(key.as_str()) == keep_annotation)
-            .collect();
-        (!kept.is_empty()).then_some(kept)
-    });
+    keep_annotation(meta, keep);
 }
 
 /// A container reduced to its name and image.
@@ -99,7 +110,7 @@ fn template(template: &mut PodTemplateSpec) {
 
 /// Trims a Deployment to its identity, labels and pod template images.
 pub fn deployment(object: &mut Deployment) {
-    workload_meta(&mut object.metadata);
+    workload_meta(&mut object.metadata, None);
     if let Some(spec) = object.spec.as_mut() {
         template(&mut spec.template);
         spec.selector = Default::default();
@@ -109,9 +120,9 @@ pub fn deployment(object: &mut Deployment) {
 }
 
 /// Trims a StatefulSet; keeps `status.updateRevision` (which pods are
-/// current).
+/// current) and `status.observedGeneration` (whether that is up to date).
 pub fn stateful_set(object: &mut StatefulSet) {
-    workload_meta(&mut object.metadata);
+    workload_meta(&mut object.metadata, None);
     if let Some(spec) = object.spec.as_mut() {
         template(&mut spec.template);
         spec.selector = Default::default();
@@ -120,13 +131,15 @@ pub fn stateful_set(object: &mut StatefulSet) {
     }
     object.status = object.status.take().map(|status| StatefulSetStatus {
         update_revision: status.update_revision,
+        observed_generation: status.observed_generation,
         ..StatefulSetStatus::default()
     });
 }
 
-/// Trims a DaemonSet; keeps `metadata.generation` (which pods are current).
+/// Trims a DaemonSet; keeps its template generation annotation (which
+/// pods are current).
 pub fn daemon_set(object: &mut DaemonSet) {
-    workload_meta(&mut object.metadata);
+    workload_meta(&mut object.metadata, Some(DAEMONSET_TEMPLATE_GENERATION));
     if let Some(spec) = object.spec.as_mut() {
         template(&mut spec.template);
         spec.selector = Default::default();
@@ -137,7 +150,7 @@ pub fn daemon_set(object: &mut DaemonSet) {
 
 /// Trims a CronJob to its job template's images.
 pub fn cron_job(object: &mut CronJob) {
-    workload_meta(&mut object.metadata);
+    workload_meta(&mut object.metadata, None);
     if let Some(spec) = object.spec.as_mut() {
         spec.schedule = String::new();
         spec.time_zone = None;
@@ -150,10 +163,17 @@ pub fn cron_job(object: &mut CronJob) {
     object.status = None;
 }
 
-/// Trims a ReplicaSet to identity, owner and revision.
+/// Trims a ReplicaSet to identity, owner, revision and its template's
+/// container names and images (whether it is its Deployment's template).
 pub fn replica_set(object: &mut ReplicaSet) {
     owned_meta(&mut object.metadata, Some(DEPLOYMENT_REVISION));
-    object.spec = None;
+    object.spec = object.spec.take().map(|spec| ReplicaSetSpec {
+        template: spec.template.map(|mut kept| {
+            template(&mut kept);
+            kept
+        }),
+        ..ReplicaSetSpec::default()
+    });
     object.status = None;
 }
 
@@ -260,6 +280,74 @@ mod tests {
                 },
                 "spec": {"containers": [{"name": "web", "image": "nginx:1.25.3"}], "nodeName": "node-1"},
                 "status": {"containerStatuses": [{"name": "web", "image": "nginx:1.25.3", "imageID": "docker.io/library/nginx@sha256:aa", "ready": false, "restartCount": 0}]},
+            })
+        );
+    }
+
+    #[test]
+    fn a_replica_set_keeps_its_revision_owner_and_template_images() {
+        let mut object: ReplicaSet = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "web-7c9d8f6b5", "namespace": "storefront", "uid": "rs4",
+                "labels": {"app": "web", "pod-template-hash": "7c9d8f6b5"},
+                "annotations": {
+                    "deployment.kubernetes.io/revision": "4",
+                    "deployment.kubernetes.io/desired-replicas": "3",
+                    "deployment.kubernetes.io/max-replicas": "4",
+                },
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d1", "controller": true}],
+            },
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": "web", "pod-template-hash": "7c9d8f6b5"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web", "pod-template-hash": "7c9d8f6b5"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx:1.25.3-alpine", "ports": [{"containerPort": 80}]}]},
+                },
+            },
+            "status": {"replicas": 3, "readyReplicas": 3},
+        }))
+        .expect("a ReplicaSet");
+        replica_set(&mut object);
+        assert_eq!(
+            serde_json::to_value(&object).expect("serializes"),
+            serde_json::json!({
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": {
+                    "name": "web-7c9d8f6b5", "namespace": "storefront", "uid": "rs4",
+                    "labels": {"pod-template-hash": "7c9d8f6b5"},
+                    "annotations": {"deployment.kubernetes.io/revision": "4"},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d1", "controller": true}],
+                },
+                "spec": {
+                    "selector": {},
+                    "template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.25.3-alpine"}]}},
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn a_daemon_set_keeps_its_template_generation_and_no_other_annotation() {
+        let mut object: DaemonSet = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "node-exporter", "namespace": "monitoring", "uid": "ds1", "generation": 5,
+                "labels": {"app": "node-exporter"},
+                "annotations": {
+                    "deprecated.daemonset.template.generation": "3",
+                    "kubectl.kubernetes.io/last-applied-configuration": "{...}",
+                },
+            },
+        }))
+        .expect("a DaemonSet");
+        daemon_set(&mut object);
+        assert_eq!(
+            serde_json::to_value(&object.metadata).expect("serializes"),
+            serde_json::json!({
+                "name": "node-exporter", "namespace": "monitoring", "uid": "ds1", "generation": 5,
+                "labels": {"app": "node-exporter"},
+                "annotations": {"deprecated.daemonset.template.generation": "3"},
             })
         );
     }

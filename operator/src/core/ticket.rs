@@ -98,19 +98,6 @@ pub fn transition(from: TicketPhase, event: TicketEvent) -> Result<TicketPhase, 
 mod tests {
     use super::*;
 
-    const PHASES: [TicketPhase; 10] = [
-        TicketPhase::Pending,
-        TicketPhase::AwaitingApproval,
-        TicketPhase::Scheduled,
-        TicketPhase::InProgress,
-        TicketPhase::Succeeded,
-        TicketPhase::Failed,
-        TicketPhase::RolledBack,
-        TicketPhase::Rejected,
-        TicketPhase::Superseded,
-        TicketPhase::Expired,
-    ];
-
     const EVENTS: [TicketEvent; 9] = [
         TicketEvent::NeedsApproval,
         TicketEvent::Approved,
@@ -179,7 +166,7 @@ mod tests {
 
     #[test]
     fn finished_tickets_accept_no_event() {
-        for phase in PHASES.into_iter().filter(|p| p.is_terminal()) {
+        for phase in TicketPhase::ALL.into_iter().filter(|p| p.is_terminal()) {
             for event in EVENTS {
                 let error = transition(phase, event).expect_err("finished");
                 assert!(error.to_string().ends_with(": it is finished"), "{error}");
@@ -201,6 +188,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(reached.len(), PHASES.len());
+        assert_eq!(reached.len(), TicketPhase::ALL.len());
     }
 }

@@ -87,21 +87,13 @@ impl TestRegistry {
         )
         .expect("registry config");
         let log = std::fs::File::create(storage.0.join("registry.log")).expect("log file");
-        let child = match Command::new("docker-registry")
+        let started = Command::new("docker-registry")
             .args(["serve", config.to_str().expect("utf-8 path")])
             .stdout(Stdio::from(log.try_clone().expect("log handle")))
             .stderr(Stdio::from(log))
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound && std::env::var_os("CI").is_none() => {
-                eprintln!(
-                    "SKIPPED: docker-registry is not installed (apt-get install docker-registry); CI runs this test."
-                );
-                return None;
-            }
-            Err(error) => panic!("cannot start docker-registry: {error}"),
-        };
+            .spawn();
+        let child =
+            refit_apiserver::skip::when_not_installed(started, "docker-registry", "apt-get install docker-registry")?;
         let registry = TestRegistry {
             child,
             addr: format!("127.0.0.1:{port}"),

@@ -33,6 +33,7 @@ use refit::{
         stats::{RequestKind, RequestOutcome},
     },
 };
+use refit_apiserver::skip;
 
 const BASE_NAME: &str = "org.opencontainers.image.base.name";
 const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
@@ -622,15 +623,26 @@ async fn min_age_reads_build_times_only_for_the_newest_candidates() {
     assert!(resolver.stats().count(&registry.addr, RequestKind::ManifestHead) <= 4);
 }
 
+/// Whether skopeo is installed and works; outside CI a test without it
+/// skips, under CI it fails (see [`refit_apiserver::skip`]).
 fn skopeo_available() -> bool {
-    match Command::new("skopeo").arg("--version").output() {
-        Ok(output) => output.status.success(),
-        Err(_) if std::env::var_os("CI").is_none() => {
-            eprintln!("SKIPPED: skopeo is not installed (apt-get install skopeo); CI runs this test.");
-            false
-        }
-        Err(error) => panic!("cannot run skopeo: {error}"),
+    const HINT: &str = "apt-get install skopeo";
+    let Some(output) = skip::when_not_installed(Command::new("skopeo").arg("--version").output(), "skopeo", HINT)
+    else {
+        return false;
+    };
+    if !output.status.success() {
+        skip::unless_ci(
+            &format!(
+                "skopeo --version failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+            HINT,
+        );
+        return false;
     }
+    true
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Duration as TimeDelta, Timelike, Utc};
 use fixtures::{namespace, policy, window, workload, workload_with_secret};
 use harness::{ImageSpec, Pusher, TestRegistry};
-use k8s_openapi::api::{apps::v1::Deployment, events::v1::Event};
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod, events::v1::Event};
 use kube::{
     Api,
     api::{DeleteParams, ListParams, Patch, PatchParams},
@@ -484,6 +484,189 @@ async fn a_changed_workload_is_rescanned_without_waiting_for_its_interval() {
         operator.metric("refit_scans_total{trigger=\"interval\"}").is_none(),
         "no interval scan ran"
     );
+}
+
+/// The pods a DriftReport lists as off their template, by pod name.
+fn drifted_pods(report: &Value) -> Vec<Value> {
+    let mut pods = report["status"]["pods"].as_array().cloned().unwrap_or_default();
+    pods.sort_by_key(|pod| pod["pod"].as_str().map(str::to_owned));
+    pods
+}
+
+/// The names of the pods of `app`, sorted.
+async fn pod_names(pods: &Api<Pod>, app: &str) -> Vec<String> {
+    let mut names: Vec<String> = pods
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .filter_map(|pod| pod.metadata.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A pod changed by hand gets "changed outside its template"; the old pods
+/// of a rollout that has not finished (one stalled on an image that cannot
+/// be pulled, one paused before its new ReplicaSet was made) get "belongs
+/// to an earlier revision", though they too run something else than their
+/// Deployment's template.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_edited_pod_is_told_from_a_rollout_that_has_not_finished() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let host = registry.addr.clone();
+    let (old, new) = web_images(&registry).await;
+    let debug = Pusher::new(&host)
+        .image(
+            "team/web",
+            "1.25.4-debug",
+            &ImageSpec::new("web 1.25.4 with debug tools"),
+        )
+        .await;
+    let image = |tag: &str| format!("{host}/team/web:{tag}");
+    let server = server_with(
+        [
+            (image("1.25.3"), old.clone()),
+            (image("1.25.4"), new),
+            (image("1.25.4-debug"), debug.clone()),
+        ]
+        .into(),
+    )
+    .await;
+    server.create_namespace("shop").expect("namespace");
+    for name in ["api", "web", "worker"] {
+        server
+            .create(workload("Deployment", "shop", name, &image("1.25.3"), "front"))
+            .expect("deployment");
+    }
+    server.create(patch_policy(&host)).expect("policy");
+    let client = server.client().await.expect("client");
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "shop");
+    let pods: Api<Pod> = Api::namespaced(client, "shop");
+    for name in ["api", "web", "worker"] {
+        let mut waited = 0;
+        while deployments
+            .get(name)
+            .await
+            .ok()
+            .and_then(|d| d.status?.available_replicas)
+            != Some(2)
+        {
+            assert!(waited < 300, "{name} did not roll out within 30s");
+            waited += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    let api_pods = pod_names(&pods, "api").await;
+    let web_pods = pod_names(&pods, "web").await;
+    let worker_pods = pod_names(&pods, "worker").await;
+
+    // `kubectl set image pod/<api pod> app=…:1.25.4-debug`: by hand.
+    let edit = json!({"spec": {"containers": [{"name": "app", "image": image("1.25.4-debug")}]}});
+    pods.patch(&api_pods[0], &PatchParams::default(), &Patch::Strategic(edit))
+        .await
+        .expect("pod image changed");
+    // web rolls out 1.25.4, which cannot be pulled: its new pods wait and
+    // its old pods stay.
+    server
+        .simulation()
+        .expect("the simulation runs")
+        .fail_image(&image("1.25.4"));
+    let set_image = Patch::Strategic(
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": image("1.25.4")}]}}}}),
+    );
+    deployments
+        .patch("web", &PatchParams::default(), &set_image)
+        .await
+        .expect("web's image changed");
+    // `kubectl rollout pause deploy/worker`, then its image changes: no new
+    // ReplicaSet until it is resumed.
+    deployments
+        .patch(
+            "worker",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"paused": true}})),
+        )
+        .await
+        .expect("worker paused");
+    deployments
+        .patch("worker", &PatchParams::default(), &set_image)
+        .await
+        .expect("worker's image changed");
+
+    let operator = Operator::start(server.kubeconfig_path(), &config(Some(&host), ""), &[]);
+    operator.wait_ready().await;
+    let edited = json!([{
+        "pod": api_pods[0],
+        "container": "app",
+        "image": image("1.25.4-debug"),
+        "runningDigest": debug,
+        "reason": format!(
+            "changed outside its template: runs {} where the template says {}",
+            image("1.25.4-debug"),
+            image("1.25.3")
+        ),
+    }]);
+    operator
+        .wait_for("api's report to name the edited pod, and only it", 30, || async {
+            let report = report(&server, "shop", "deployment-api")?;
+            (drifted_pods(&report) == edited.as_array()?.clone()).then_some(())
+        })
+        .await;
+    let earlier = |names: &[String]| -> Vec<Value> {
+        names
+            .iter()
+            .map(|pod| {
+                json!({
+                    "pod": pod,
+                    "container": "app",
+                    "image": image("1.25.3"),
+                    "runningDigest": old,
+                    "reason": format!(
+                        "belongs to an earlier revision (a rollout has not finished): template says {}",
+                        image("1.25.4")
+                    ),
+                })
+            })
+            .collect()
+    };
+    for (name, old_pods) in [("web", &web_pods), ("worker", &worker_pods)] {
+        let expected = earlier(old_pods);
+        operator
+            .wait_for(
+                &format!("{name}'s report to name its old pods as an earlier revision"),
+                30,
+                || async {
+                    let report = report(&server, "shop", &format!("deployment-{name}"))?;
+                    (drifted_pods(&report) == expected).then_some(())
+                },
+            )
+            .await;
+    }
+    // web's rollout is still under way: besides its two old pods, two new
+    // ones wait for an image that cannot be pulled (and, running what the
+    // template says, are not listed).
+    let waiting = operator
+        .wait_for("web's new pods to wait for their image", 30, || async {
+            let listed = pods.list(&ListParams::default().labels("app=web")).await.ok()?;
+            let waiting: Vec<String> = listed
+                .items
+                .iter()
+                .filter(|pod| {
+                    pod.status
+                        .as_ref()
+                        .and_then(|s| s.container_statuses.as_ref())
+                        .and_then(|c| c.first()?.state.as_ref()?.waiting.as_ref()?.reason.clone())
+                        .as_deref()
+                        == Some("ImagePullBackOff")
+                })
+                .filter_map(|pod| pod.metadata.name.clone())
+                .collect();
+            (listed.items.len() == 4 && waiting.len() == 2).then_some(waiting)
+        })
+        .await;
+    assert!(waiting.iter().all(|pod| !web_pods.contains(pod)), "{waiting:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

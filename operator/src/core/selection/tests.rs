@@ -30,35 +30,14 @@ fn now() -> DateTime<Utc> {
 fn load(image: &str) -> &'static TagIndex {
     static INDEXES: OnceLock<HashMap<&'static str, TagIndex>> = OnceLock::new();
     let indexes = INDEXES.get_or_init(|| {
-        [
-            ("nginx", include_str!("../../../testdata/tags/nginx.tsv")),
-            ("node", include_str!("../../../testdata/tags/node.tsv")),
-            ("python", include_str!("../../../testdata/tags/python.tsv")),
-            ("postgres", include_str!("../../../testdata/tags/postgres.tsv")),
-            ("redis", include_str!("../../../testdata/tags/redis.tsv")),
-        ]
-        .into_iter()
-        .map(|(name, text)| (name, TagIndex::new(parse_tsv(text))))
-        .collect()
+        crate::testdata::tag_histories()
+            .into_iter()
+            .map(|(name, tags)| (name, TagIndex::new(tags)))
+            .collect()
     });
     indexes
         .get(image)
         .unwrap_or_else(|| panic!("no tag history for {image}"))
-}
-
-fn parse_tsv(text: &str) -> Vec<TagInfo> {
-    text.lines()
-        .filter(|line| !line.starts_with('#') && !line.is_empty())
-        .map(|line| {
-            let (tag, created) = line.split_once('\t').unwrap_or((line, ""));
-            TagInfo {
-                tag: tag.to_owned(),
-                created: DateTime::parse_from_rfc3339(created)
-                    .ok()
-                    .map(|t| t.with_timezone(&Utc)),
-            }
-        })
-        .collect()
 }
 
 fn synthetic(tags: &[&str]) -> TagIndex {
