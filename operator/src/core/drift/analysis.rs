@@ -1,4 +1,4 @@
-//! The tag and digest judgement. An image as written is analysed once per
+//! The tag and digest analysis. An image as written is analysed once per
 //! scan, whoever runs it ([`analyse`]): which rule governs it, which newer
 //! tag version selection allows, the digests the registry knows, and
 //! whether its base image moved. A verdict is then concluded from the
@@ -87,7 +87,8 @@ enum BaseState {
     NoDigest(String),
 }
 
-/// Decides what does not depend on the pods.
+/// Analyses an image as written: everything that does not depend on the
+/// pods that run it.
 pub(super) fn analyse<'a>(
     reference: ImageReference,
     repository: RepositoryContext<'a>,

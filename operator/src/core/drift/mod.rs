@@ -22,7 +22,7 @@
 //!
 //! The files follow a container through evaluation: [`evaluator`] (the
 //! scan's memo of analyses and verdicts), `analysis` (the tag and digest
-//! judgement), `running` (what the pods report), `runtime` (sidecars and
+//! analysis), `running` (what the pods report), `runtime` (sidecars and
 //! nodes), `pods` (pod drift).
 
 mod analysis;
