@@ -3,6 +3,10 @@
 //! sees), plus the schema checks that catch the common typos. Objects start
 //! from the committed examples, so each test changes one thing.
 
+use refit::{
+    api::change_ticket::TicketPhase,
+    core::ticket::{TicketEvent, transition},
+};
 use refit_tests::{Admission, read_yaml};
 use serde_json::{Value, json};
 
@@ -528,7 +532,53 @@ fn a_finished_ticket_cannot_change_phase() {
     new["status"]["phase"] = json!("InProgress");
     assert_rejected_with(
         tickets().update(&old, &new),
-        "status.phase: a finished ticket cannot change phase",
+        "status.phase: a ticket in phase Succeeded cannot move to InProgress: it is finished",
+    );
+}
+
+/// The example ticket moved from `from` to `to` in one status write, its
+/// history recording both.
+fn moved(from: TicketPhase, to: TicketPhase) -> (Value, Value) {
+    let mut old = ticket();
+    old["status"]["phase"] = json!(from.as_str());
+    old["status"]["history"] =
+        json!([{"time": "2026-11-24T09:12:40Z", "phase": from.as_str(), "message": "before", "actor": "refit"}]);
+    let mut new = old.clone();
+    new["status"]["phase"] = json!(to.as_str());
+    new["status"]["history"]
+        .as_array_mut()
+        .expect("history")
+        .push(json!({"time": "2026-11-24T09:12:41Z", "phase": to.as_str(), "message": "after", "actor": "refit"}));
+    (old, new)
+}
+
+#[test]
+fn the_api_server_admits_exactly_the_transitions_of_the_state_machine() {
+    for from in TicketPhase::ALL {
+        for to in TicketPhase::ALL.into_iter().filter(|to| *to != from) {
+            let legal = TicketEvent::ALL.iter().any(|event| transition(from, *event) == Ok(to));
+            let (old, new) = moved(from, to);
+            let problems = tickets().update(&old, &new);
+            if legal {
+                assert!(problems.is_empty(), "{from} → {to} is a transition, but: {problems:?}");
+            } else {
+                let finished = if from.is_terminal() { ": it is finished" } else { "" };
+                assert_rejected_with(
+                    problems,
+                    &format!("status.phase: a ticket in phase {from} cannot move to {to}{finished}"),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_phase_change_must_be_recorded_in_the_history() {
+    let (old, mut new) = moved(TicketPhase::Scheduled, TicketPhase::InProgress);
+    new["status"]["history"].as_array_mut().expect("history").pop();
+    assert_rejected_with(
+        tickets().update(&old, &new),
+        "status.history: the newest status.history entry must record the phase the ticket is in",
     );
 }
 

@@ -115,14 +115,25 @@ const EXPECTED: [Expected; 4] = [
         kind: "DriftReport",
         short_name: "drift",
         scope: "Namespaced",
-        columns: &["Workload", "Kind", "Outdated", "Drift", "Base", "Ticket", "Checked"],
+        columns: &[
+            "Workload", "Kind", "Outdated", "Drift", "Base", "Ticket", "Opt-Out", "Checked",
+        ],
     },
     Expected {
         plural: "changetickets",
         kind: "ChangeTicket",
         short_name: "ct",
         scope: "Namespaced",
-        columns: &["Workload", "Type", "Change", "Phase", "Window", "External", "Age"],
+        columns: &[
+            "Workload",
+            "Type",
+            "Change",
+            "Phase",
+            "Window",
+            "External",
+            "Age",
+            "Scheduled-For",
+        ],
     },
 ];
 

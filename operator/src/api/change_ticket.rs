@@ -41,7 +41,14 @@ use super::{NAME_PATTERN, conditions::conditions_schema, workload::WorkloadRef};
         json_path = ".status.external.id",
         description = "The ticket's ID in the ITSM system"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Scheduled-For",
+        type_ = "string",
+        json_path = ".status.scheduledFor",
+        description = "The earliest instant the change can start",
+        priority = 1
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new(SPEC_IMMUTABLE_RULE).message("spec is immutable except spec.approval: create a new ChangeTicket instead"))]
@@ -180,13 +187,18 @@ pub enum TicketPhase {
     Superseded,
     /// Not started within the policy's `ticketExpiry`.
     Expired,
+    /// Withdrawn by refit before it started, because it is no longer
+    /// wanted: the workload was deleted, pinned or is no longer governed by
+    /// the ticket's policy, the policy no longer proposes changes, or the
+    /// workload no longer needs the change. The history says which.
+    Cancelled,
 }
 
 impl TicketPhase {
     /// Every phase, in the order a ticket that goes all the way passes
     /// through them, then the other endings. (The test next to the enum
     /// fails to compile when a phase is added, as a reminder to list it.)
-    pub const ALL: [TicketPhase; 10] = [
+    pub const ALL: [TicketPhase; 11] = [
         TicketPhase::Pending,
         TicketPhase::AwaitingApproval,
         TicketPhase::Scheduled,
@@ -197,6 +209,7 @@ impl TicketPhase {
         TicketPhase::Rejected,
         TicketPhase::Superseded,
         TicketPhase::Expired,
+        TicketPhase::Cancelled,
     ];
 
     /// Whether the ticket is finished: no transition leaves these phases.
@@ -209,19 +222,74 @@ impl TicketPhase {
                 | TicketPhase::Rejected
                 | TicketPhase::Superseded
                 | TicketPhase::Expired
+                | TicketPhase::Cancelled
         )
+    }
+
+    /// Whether the change is still to start: waiting for approval, a
+    /// window or a slot. Only these tickets can be rejected, superseded,
+    /// expired or cancelled.
+    pub fn is_waiting(self) -> bool {
+        matches!(
+            self,
+            TicketPhase::Pending | TicketPhase::AwaitingApproval | TicketPhase::Scheduled
+        )
+    }
+
+    /// The phase as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketPhase::Pending => "Pending",
+            TicketPhase::AwaitingApproval => "AwaitingApproval",
+            TicketPhase::Scheduled => "Scheduled",
+            TicketPhase::InProgress => "InProgress",
+            TicketPhase::Succeeded => "Succeeded",
+            TicketPhase::Failed => "Failed",
+            TicketPhase::RolledBack => "RolledBack",
+            TicketPhase::Rejected => "Rejected",
+            TicketPhase::Superseded => "Superseded",
+            TicketPhase::Expired => "Expired",
+            TicketPhase::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for TicketPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ChangeType {
+    /// The type as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Rollout => "Rollout",
+            ChangeType::Rebuild => "Rebuild",
+            ChangeType::Restart => "Restart",
+        }
     }
 }
 
 /// Observed state and audit trail of a ChangeTicket.
 #[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new(TERMINAL_PHASE_RULE).message("a finished ticket cannot change phase").field_path(".phase"))]
+#[x_kube(validation = Rule::new(PHASE_TRANSITION_RULE).message(Message::Expression(PHASE_TRANSITION_MESSAGE.into())).field_path(".phase"))]
 #[x_kube(validation = Rule::new("size(self.history) >= size(oldSelf.history)").message("status.history is an audit trail: entries cannot be removed").field_path(".history"))]
+#[x_kube(validation = Rule::new(NEWEST_ENTRY_RULE).message("the newest status.history entry must record the phase the ticket is in").field_path(".history"))]
 pub struct ChangeTicketStatus {
     /// Where the ticket is now.
     #[serde(default)]
     pub phase: TicketPhase,
+
+    /// The earliest instant the change can start: the next opening of its
+    /// window (now, if it is open) in which at least `minRemaining` and the
+    /// policy's `rollout.progressDeadline` are left before the opening ends
+    /// or a blackout begins. Shown while the ticket waits (for approval, a
+    /// window or a free slot), recomputed when the window or the policy
+    /// changes, and removed once the change starts or the ticket ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<Time>,
 
     /// When the change started (phase `InProgress`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,9 +323,22 @@ pub struct ChangeTicketStatus {
     pub conditions: Vec<Condition>,
 }
 
-/// Once a ticket is finished its phase stays; the list mirrors
-/// [`TicketPhase::is_terminal`].
-const TERMINAL_PHASE_RULE: &str = "!(oldSelf.phase in ['Succeeded', 'Failed', 'RolledBack', 'Rejected', 'Superseded', 'Expired']) || self.phase == oldSelf.phase";
+/// A phase moves only along the transitions of `core::ticket::transition`
+/// (a test holds the two to each other): a waiting ticket may be approved,
+/// started, rejected, superseded, expired or cancelled; one under way may
+/// only finish; a finished one never moves.
+pub(crate) const PHASE_TRANSITION_RULE: &str = "self.phase == oldSelf.phase \
+    || (oldSelf.phase == 'Pending' && self.phase in ['AwaitingApproval', 'Scheduled', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
+    || (oldSelf.phase == 'AwaitingApproval' && self.phase in ['Scheduled', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
+    || (oldSelf.phase == 'Scheduled' && self.phase in ['InProgress', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
+    || (oldSelf.phase == 'InProgress' && self.phase in ['Succeeded', 'Failed', 'RolledBack'])";
+
+/// The refusal names both phases.
+const PHASE_TRANSITION_MESSAGE: &str = "'a ticket in phase ' + oldSelf.phase + ' cannot move to ' + self.phase + (oldSelf.phase in ['Succeeded', 'Failed', 'RolledBack', 'Rejected', 'Superseded', 'Expired', 'Cancelled'] ? ': it is finished' : '')";
+
+/// Every transition is recorded: the newest history entry is of the phase
+/// the ticket is in (a ticket with no history yet is new).
+const NEWEST_ENTRY_RULE: &str = "size(self.history) == 0 || self.history[size(self.history) - 1].phase == self.phase";
 
 /// One phase transition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -344,6 +425,7 @@ mod tests {
             TicketPhase::Rejected => 7,
             TicketPhase::Superseded => 8,
             TicketPhase::Expired => 9,
+            TicketPhase::Cancelled => 10,
         }
     }
 
@@ -377,19 +459,22 @@ mod tests {
     }
 
     #[test]
-    fn the_admission_rule_freezes_exactly_the_terminal_phases() {
+    fn as_str_spells_each_phase_as_the_api_does() {
         for phase in TicketPhase::ALL {
-            let quoted = format!(
-                "'{}'",
-                serde_json::to_value(phase)
-                    .expect("serializes")
-                    .as_str()
-                    .expect("a string")
+            assert_eq!(serde_json::to_value(phase).expect("serializes"), phase.as_str());
+        }
+    }
+
+    #[test]
+    fn the_transition_rule_names_every_finished_phase_as_finished() {
+        for phase in TicketPhase::ALL.into_iter().filter(|p| p.is_terminal()) {
+            assert!(
+                PHASE_TRANSITION_MESSAGE.contains(&format!("'{phase}'")),
+                "{phase}: the refusal does not call it finished"
             );
-            assert_eq!(
-                TERMINAL_PHASE_RULE.contains(&quoted),
-                phase.is_terminal(),
-                "{phase:?}: TERMINAL_PHASE_RULE and TicketPhase::is_terminal disagree"
+            assert!(
+                !PHASE_TRANSITION_RULE.contains(&format!("oldSelf.phase == '{phase}'")),
+                "{phase}: the rule lets a finished ticket move"
             );
         }
     }

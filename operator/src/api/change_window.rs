@@ -143,9 +143,19 @@ pub struct ChangeWindowStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_open: Option<Time>,
 
-    /// Changes in progress under this window now.
+    /// Changes in progress under this window now: the size of
+    /// `activeTickets`.
     #[serde(default)]
     pub active_changes: i32,
+
+    /// The ChangeTickets (`namespace/name`) holding one of this window's
+    /// `maxConcurrentChanges` slots: in progress, or being started. refit
+    /// takes a slot by writing this list with optimistic concurrency before
+    /// it starts a change, so restarts and several replicas never start
+    /// more changes at once than the window allows; a slot is given back
+    /// when its ticket finishes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active_tickets: Vec<String>,
 
     /// The generation of the spec these status fields describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]

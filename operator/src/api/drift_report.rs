@@ -51,6 +51,12 @@ use super::{conditions::conditions_schema, workload::WorkloadRef};
     ),
     printcolumn(name = "Ticket", type_ = "string", json_path = ".status.ticket"),
     printcolumn(
+        name = "Opt-Out",
+        type_ = "string",
+        json_path = ".status.optOut",
+        description = "Pinned or Ignored by an annotation on the workload"
+    ),
+    printcolumn(
         name = "Checked",
         type_ = "date",
         json_path = ".status.checkedAt",
@@ -84,6 +90,18 @@ pub enum FindingState {
     /// refit could not tell (registry unreachable, no tags, unreadable
     /// reference); `reason` says why. Never treated as up to date.
     Unknown,
+}
+
+/// How a workload opted out of refit's changes, by annotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum OptOut {
+    /// `refit.dev/pin: "true"`: findings are reported, but no ChangeTicket
+    /// is proposed, and open ones that have not started are cancelled.
+    Pinned,
+    /// `refit.dev/ignore: "true"`: not governed. The workload is not
+    /// checked, no ticket is proposed, and open ones that have not started
+    /// are cancelled.
+    Ignored,
 }
 
 /// Findings for one container.
@@ -191,6 +209,12 @@ pub struct DriftReportStatus {
     /// The open ChangeTicket for this workload, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
+    /// Set when an annotation on the workload opts it out: `Pinned`
+    /// (`refit.dev/pin: "true"`: findings are reported, no tickets are
+    /// proposed) or `Ignored` (`refit.dev/ignore: "true"`: the workload is
+    /// not checked at all, and this report only says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out: Option<OptOut>,
     /// When refit established these findings. It does not move while the
     /// findings stay the same (so a steady cluster costs no writes); the
     /// policy's `status.lastScan` says when the workload was last checked.

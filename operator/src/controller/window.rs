@@ -57,6 +57,9 @@ pub fn decide(window: &ChangeWindow, now: DateTime<Utc>) -> Result<WindowVerdict
                 generation,
                 written_now.clone(),
             )],
+            // The slots stay as the scheduler wrote them (see `reconcile`).
+            active_changes: previous.active_changes,
+            active_tickets: previous.active_tickets.clone(),
             ..ChangeWindowStatus::default()
         },
         next_edge,
@@ -93,6 +96,7 @@ pub fn decide(window: &ChangeWindow, now: DateTime<Utc>) -> Result<WindowVerdict
             current_window,
             next_open: next_start.map(time).transpose()?,
             active_changes: previous.active_changes,
+            active_tickets: previous.active_tickets.clone(),
             observed_generation: generation,
             conditions: vec![conditions::ready(
                 &previous.conditions,
@@ -126,7 +130,7 @@ pub async fn reconcile(window: Arc<ChangeWindow>, ctx: Arc<Context>) -> Result<A
     let previous = window.status.as_ref();
     if previous != Some(&verdict.status) {
         let api: Api<ChangeWindow> = Api::all(ctx.client.clone());
-        apply_status(&api, &name, &verdict.status)
+        apply_status(&api, &name, &without_slots(&verdict.status))
             .await
             .map_err(|source| Error::WriteStatus {
                 kind: "ChangeWindow",
@@ -191,6 +195,19 @@ pub async fn reconcile(window: Arc<ChangeWindow>, ctx: Arc<Context>) -> Result<A
         }
         None => Action::await_change(),
     })
+}
+
+/// The status this reconciler writes: everything but `activeChanges` and
+/// `activeTickets`, which belong to the scheduler (`cluster::slots`, its
+/// own field manager, written with optimistic concurrency). Leaving them
+/// out of this apply keeps a stale copy from ever overwriting a slot.
+fn without_slots(status: &ChangeWindowStatus) -> serde_json::Value {
+    let mut value = serde_json::to_value(status).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("activeChanges");
+        fields.remove("activeTickets");
+    }
+    value
 }
 
 /// After a failed reconcile: count it and retry with back-off.

@@ -7,8 +7,13 @@
 //!    └────────────Approved (Auto)─────────────────────────────▲                      │
 //!                                                                    Succeeded ◀────┤
 //!                                                     RolledBack / Failed ◀─────────┘
-//! Pending, AwaitingApproval, Scheduled ──Rejected / Superseded / Expired──▶ that phase
+//! Pending, AwaitingApproval, Scheduled ──Rejected / Superseded / Expired / Cancelled──▶ that phase
 //! ```
+//!
+//! The same transitions are enforced at admission by the ChangeTicket
+//! CRD's CEL rule on `status.phase` (`tests/tests/admission.rs` holds the
+//! two to each other), so no writer, refit or a person with `kubectl`, can
+//! move a ticket along any other edge.
 
 use std::fmt;
 
@@ -37,6 +42,25 @@ pub enum TicketEvent {
     Superseded,
     /// Not started within the policy's `ticketExpiry`.
     Expired,
+    /// No longer wanted before it started (the workload was deleted,
+    /// pinned or is no longer governed, or no longer needs the change).
+    Cancelled,
+}
+
+impl TicketEvent {
+    /// Every event, for exhaustive tests.
+    pub const ALL: [TicketEvent; 10] = [
+        TicketEvent::NeedsApproval,
+        TicketEvent::Approved,
+        TicketEvent::Rejected,
+        TicketEvent::Started,
+        TicketEvent::Succeeded,
+        TicketEvent::Failed { rolled_back: true },
+        TicketEvent::Failed { rolled_back: false },
+        TicketEvent::Superseded,
+        TicketEvent::Expired,
+        TicketEvent::Cancelled,
+    ];
 }
 
 impl fmt::Display for TicketEvent {
@@ -50,6 +74,7 @@ impl fmt::Display for TicketEvent {
             TicketEvent::Failed { .. } => "fail",
             TicketEvent::Superseded => "be superseded",
             TicketEvent::Expired => "expire",
+            TicketEvent::Cancelled => "be cancelled",
         };
         f.write_str(text)
     }
@@ -89,6 +114,7 @@ pub fn transition(from: TicketPhase, event: TicketEvent) -> Result<TicketPhase, 
         (P::InProgress, E::Failed { rolled_back: false }) => P::Failed,
         (P::Pending | P::AwaitingApproval | P::Scheduled, E::Superseded) => P::Superseded,
         (P::Pending | P::AwaitingApproval | P::Scheduled, E::Expired) => P::Expired,
+        (P::Pending | P::AwaitingApproval | P::Scheduled, E::Cancelled) => P::Cancelled,
         _ => return Err(IllegalTransition { from, event }),
     };
     Ok(next)
@@ -98,17 +124,7 @@ pub fn transition(from: TicketPhase, event: TicketEvent) -> Result<TicketPhase, 
 mod tests {
     use super::*;
 
-    const EVENTS: [TicketEvent; 9] = [
-        TicketEvent::NeedsApproval,
-        TicketEvent::Approved,
-        TicketEvent::Rejected,
-        TicketEvent::Started,
-        TicketEvent::Succeeded,
-        TicketEvent::Failed { rolled_back: true },
-        TicketEvent::Failed { rolled_back: false },
-        TicketEvent::Superseded,
-        TicketEvent::Expired,
-    ];
+    const EVENTS: [TicketEvent; 10] = TicketEvent::ALL;
 
     fn run(events: &[TicketEvent]) -> Result<TicketPhase, IllegalTransition> {
         events
@@ -150,6 +166,7 @@ mod tests {
         assert_eq!(run(&[Approved, Rejected]), Ok(TicketPhase::Rejected));
         assert_eq!(run(&[NeedsApproval, Superseded]), Ok(TicketPhase::Superseded));
         assert_eq!(run(&[Approved, Expired]), Ok(TicketPhase::Expired));
+        assert_eq!(run(&[NeedsApproval, Cancelled]), Ok(TicketPhase::Cancelled));
     }
 
     #[test]

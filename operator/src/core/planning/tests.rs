@@ -78,9 +78,15 @@ fn existing(name: &str, phase: TicketPhase, spec: &ChangeTicketSpec) -> Existing
 
 #[test]
 fn an_outdated_container_becomes_one_rollout_ticket_awaiting_a_decision() {
-    let plan = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
+    let plan = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
     assert_eq!(plan.create.len(), 1);
-    let (name, spec) = &plan.create[0];
+    let NewTicket { name, spec, .. } = &plan.create[0];
     assert!(name.starts_with("deployment-web-"), "{name}");
     assert_eq!(spec.change_type, ChangeType::Rollout);
     assert_eq!(spec.summary, "nginx 1.29.8-alpine→1.31.4-alpine");
@@ -104,8 +110,8 @@ fn an_auto_policy_approves_its_own_tickets() {
         mode: PolicyMode::Auto,
         ..approve_policy()
     };
-    let plan = plan(&web(), &findings(vec![outdated("web", TO)]), &policy, &[]);
-    let approval = plan.create[0].1.approval.clone().expect("approved");
+    let plan = plan(&web(), &findings(vec![outdated("web", TO)]), &policy, false, &[]);
+    let approval = plan.create[0].spec.approval.clone().expect("approved");
     assert!(approval.approved && !approval.rejected);
     assert_eq!(approval.by, "policy/storefront-web");
 }
@@ -116,37 +122,52 @@ fn report_mode_creates_nothing_and_says_why() {
         mode: PolicyMode::Report,
         ..approve_policy()
     };
-    let plan = plan(&web(), &findings(vec![outdated("web", TO)]), &policy, &[]);
+    let plan = plan(&web(), &findings(vec![outdated("web", TO)]), &policy, false, &[]);
     assert!(plan.create.is_empty());
     assert_eq!(plan.notes, ["policy storefront-web is in Report mode: findings only"]);
 }
 
 #[test]
 fn the_same_change_always_gets_the_same_name() {
-    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    let again = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    assert_eq!(first.create[0].0, again.create[0].0);
+    let first = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    let again = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    assert_eq!(first.create[0].name, again.create[0].name);
     let other = plan(
         &web(),
         &findings(vec![outdated("web", TO_NEWER)]),
         &approve_policy(),
+        false,
         &[],
     );
-    assert_ne!(first.create[0].0, other.create[0].0);
+    assert_ne!(first.create[0].name, other.create[0].name);
     // Container order does not matter.
     let two = plan(
         &web(),
         &findings(vec![outdated("web", TO), outdated("sidecar", TO_NEWER)]),
         &approve_policy(),
+        false,
         &[],
     );
     let swapped = plan(
         &web(),
         &findings(vec![outdated("sidecar", TO_NEWER), outdated("web", TO)]),
         &approve_policy(),
+        false,
         &[],
     );
-    assert_eq!(two.create[0].0, swapped.create[0].0);
+    assert_eq!(two.create[0].name, swapped.create[0].name);
 }
 
 #[test]
@@ -155,16 +176,28 @@ fn names_stay_dns_labels_for_long_workload_names() {
         kind: WorkloadKind::StatefulSet,
         name: "a".repeat(200),
     };
-    let plan = plan(&long, &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    let name = &plan.create[0].0;
+    let plan = plan(
+        &long,
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    let name = &plan.create[0].name;
     assert!(name.len() + 3 <= TICKET_NAME_MAX, "{name} leaves room for a -NN suffix");
     assert!(name.starts_with("statefulset-aaa"));
 }
 
 #[test]
 fn an_open_ticket_for_the_same_change_is_not_duplicated() {
-    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    let (name, spec) = first.create[0].clone();
+    let first = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    let NewTicket { name, spec, .. } = first.create[0].clone();
     for phase in [
         TicketPhase::Pending,
         TicketPhase::AwaitingApproval,
@@ -174,9 +207,10 @@ fn an_open_ticket_for_the_same_change_is_not_duplicated() {
             &web(),
             &findings(vec![outdated("web", TO)]),
             &approve_policy(),
+            false,
             &[existing(&name, phase, &spec)],
         );
-        assert!(again.create.is_empty() && again.supersede.is_empty(), "{phase:?}");
+        assert!(again.create.is_empty() && again.end.is_empty(), "{phase:?}");
         assert_eq!(
             again.notes,
             [format!(
@@ -188,30 +222,61 @@ fn an_open_ticket_for_the_same_change_is_not_duplicated() {
 
 #[test]
 fn a_newer_candidate_supersedes_a_waiting_ticket() {
-    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    let (name, spec) = first.create[0].clone();
+    let first = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    let NewTicket { name, spec, .. } = first.create[0].clone();
     let newer = plan(
         &web(),
         &findings(vec![outdated("web", TO_NEWER)]),
         &approve_policy(),
+        false,
         &[existing(&name, TicketPhase::AwaitingApproval, &spec)],
     );
-    assert_eq!(newer.supersede, [name]);
+    assert_eq!(
+        newer.end,
+        [Ending {
+            name: name.clone(),
+            phase: TicketPhase::Superseded,
+            message: format!(
+                "superseded by ticket {}: nginx 1.29.8-alpine→1.31.5-alpine",
+                newer.create[0].name
+            ),
+        }]
+    );
+    assert_eq!(
+        newer.create[0].supersedes,
+        [Superseded {
+            name,
+            approved_by: None
+        }]
+    );
     assert_eq!(newer.create.len(), 1);
-    assert_eq!(newer.create[0].1.summary, "nginx 1.29.8-alpine→1.31.5-alpine");
+    assert_eq!(newer.create[0].spec.summary, "nginx 1.29.8-alpine→1.31.5-alpine");
 }
 
 #[test]
 fn nothing_new_starts_while_a_change_is_under_way() {
-    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    let (name, spec) = first.create[0].clone();
+    let first = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    let NewTicket { name, spec, .. } = first.create[0].clone();
     let newer = plan(
         &web(),
         &findings(vec![outdated("web", TO_NEWER)]),
         &approve_policy(),
+        false,
         &[existing(&name, TicketPhase::InProgress, &spec)],
     );
-    assert!(newer.create.is_empty() && newer.supersede.is_empty());
+    assert!(newer.create.is_empty() && newer.end.is_empty());
     assert_eq!(
         newer.notes,
         [format!(
@@ -222,8 +287,14 @@ fn nothing_new_starts_while_a_change_is_under_way() {
 
 #[test]
 fn settled_changes_are_not_proposed_again() {
-    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    let (name, spec) = first.create[0].clone();
+    let first = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    let NewTicket { name, spec, .. } = first.create[0].clone();
     for phase in [
         TicketPhase::Succeeded,
         TicketPhase::Rejected,
@@ -234,6 +305,7 @@ fn settled_changes_are_not_proposed_again() {
             &web(),
             &findings(vec![outdated("web", TO)]),
             &approve_policy(),
+            false,
             &[existing(&name, phase, &spec)],
         );
         assert!(again.create.is_empty(), "{phase:?}");
@@ -248,31 +320,45 @@ fn settled_changes_are_not_proposed_again() {
 
 #[test]
 fn an_expired_change_is_proposed_again_under_the_next_name() {
-    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    let (name, spec) = first.create[0].clone();
+    let first = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    let NewTicket { name, spec, .. } = first.create[0].clone();
     let second = plan(
         &web(),
         &findings(vec![outdated("web", TO)]),
         &approve_policy(),
+        false,
         &[existing(&name, TicketPhase::Expired, &spec)],
     );
-    assert_eq!(second.create[0].0, format!("{name}-2"));
+    assert_eq!(second.create[0].name, format!("{name}-2"));
     let third = plan(
         &web(),
         &findings(vec![outdated("web", TO)]),
         &approve_policy(),
+        false,
         &[
             existing(&name, TicketPhase::Expired, &spec),
             existing(&format!("{name}-2"), TicketPhase::Superseded, &spec),
         ],
     );
-    assert_eq!(third.create[0].0, format!("{name}-3"));
+    assert_eq!(third.create[0].name, format!("{name}-3"));
 }
 
 #[test]
 fn rolled_back_targets_are_remembered_as_bad_tags() {
-    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    let (name, spec) = first.create[0].clone();
+    let first = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    let NewTicket { name, spec, .. } = first.create[0].clone();
     let bad = rolled_back_tags(&[existing(&name, TicketPhase::RolledBack, &spec)]);
     assert!(bad["docker.io/library/nginx"].contains("1.31.4-alpine"));
     assert!(rolled_back_tags(&[existing(&name, TicketPhase::Succeeded, &spec)]).is_empty());
@@ -288,6 +374,7 @@ fn report_only_and_unpinnable_findings_are_not_planned() {
         &web(),
         &findings(vec![finding("web", report_only), finding("app", no_digest)]),
         &approve_policy(),
+        false,
         &[],
     );
     assert!(plan.create.is_empty());
@@ -304,9 +391,15 @@ fn a_digest_drift_rolls_out_the_tags_new_digest() {
     drift.change_reason = Some(ChangeReason::DigestDrift);
     drift.current = Some(ImageReference::parse(&format!("nginx:1.31.4-alpine@{}", digest_of(1))).expect("valid"));
     drift.candidate = Some(ImageReference::parse(&format!("nginx:1.31.4-alpine@{}", digest_of(2))).expect("valid"));
-    let plan = plan(&web(), &findings(vec![finding("web", drift)]), &approve_policy(), &[]);
-    assert_eq!(plan.create[0].1.summary, "nginx 1.31.4-alpine (digest 020202020202)");
-    assert_eq!(plan.create[0].1.changes[0].reason, ChangeReason::DigestDrift);
+    let plan = plan(
+        &web(),
+        &findings(vec![finding("web", drift)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    assert_eq!(plan.create[0].spec.summary, "nginx 1.31.4-alpine (digest 020202020202)");
+    assert_eq!(plan.create[0].spec.changes[0].reason, ChangeReason::DigestDrift);
 }
 
 #[test]
@@ -322,9 +415,9 @@ fn an_outdated_base_asks_for_a_rebuild_only_with_a_target() {
         current: Some(digest_of(2).to_string()),
     });
     let base = finding("app", base);
-    let with_target = plan(&web(), &findings(vec![base.clone()]), &approve_policy(), &[]);
+    let with_target = plan(&web(), &findings(vec![base.clone()]), &approve_policy(), false, &[]);
     assert_eq!(with_target.create.len(), 1);
-    let spec = &with_target.create[0].1;
+    let spec = &with_target.create[0].spec;
     assert_eq!(spec.change_type, ChangeType::Rebuild);
     assert_eq!(
         spec.changes[0].to,
@@ -342,7 +435,11 @@ fn an_outdated_base_asks_for_a_rebuild_only_with_a_target() {
         can_rebuild: false,
         ..approve_policy()
     };
-    assert!(plan(&web(), &findings(vec![base]), &without, &[]).create.is_empty());
+    assert!(
+        plan(&web(), &findings(vec![base]), &without, false, &[])
+            .create
+            .is_empty()
+    );
 }
 
 #[test]
@@ -358,20 +455,20 @@ fn hand_edited_pods_get_a_restart_and_unfinished_rollouts_or_cronjob_runs_do_not
     };
     let mut workload = findings(vec![]);
     workload.pods = vec![pod("web-old-1", PodRevision::Earlier)];
-    assert!(plan(&web(), &workload, &approve_policy(), &[]).create.is_empty());
+    assert!(plan(&web(), &workload, &approve_policy(), false, &[]).create.is_empty());
     let job = PodRevision::CronJobRun {
         job: "web-29383920".into(),
     };
     workload.pods = vec![pod("web-29383920-x7k2p", job)];
-    assert!(plan(&web(), &workload, &approve_policy(), &[]).create.is_empty());
+    assert!(plan(&web(), &workload, &approve_policy(), false, &[]).create.is_empty());
 
     workload.pods = vec![
         pod("web-new-1", PodRevision::Current),
         pod("web-new-2", PodRevision::Current),
     ];
-    let plan = plan(&web(), &workload, &approve_policy(), &[]);
+    let plan = plan(&web(), &workload, &approve_policy(), false, &[]);
     assert_eq!(plan.create.len(), 1);
-    let spec = &plan.create[0].1;
+    let spec = &plan.create[0].spec;
     assert_eq!(spec.change_type, ChangeType::Restart);
     assert_eq!(spec.summary, "restart web (pods changed by hand)");
     assert_eq!(spec.changes.len(), 1, "one change per container, however many pods");
@@ -393,21 +490,18 @@ fn rebuilds_of_different_images_do_not_supersede_each_other() {
         });
         finding(container, base)
     };
-    let first = plan(&web(), &findings(vec![rebuild("app")]), &approve_policy(), &[]);
-    let (name, spec) = first.create[0].clone();
+    let first = plan(&web(), &findings(vec![rebuild("app")]), &approve_policy(), false, &[]);
+    let NewTicket { name, spec, .. } = first.create[0].clone();
     let both = plan(
         &web(),
         &findings(vec![rebuild("app"), rebuild("worker")]),
         &approve_policy(),
+        false,
         &[existing(&name, TicketPhase::AwaitingApproval, &spec)],
     );
-    assert!(
-        both.supersede.is_empty(),
-        "the app's rebuild stays: {:?}",
-        both.supersede
-    );
+    assert!(both.end.is_empty(), "the app's rebuild stays: {:?}", both.end);
     assert_eq!(both.create.len(), 1);
-    assert_eq!(both.create[0].1.changes[0].container, "worker");
+    assert_eq!(both.create[0].spec.changes[0].container, "worker");
 }
 
 #[test]
@@ -423,17 +517,18 @@ fn a_new_hand_edit_after_a_restart_gets_a_new_ticket() {
     };
     let mut workload = findings(vec![]);
     workload.pods = vec![pod("nginx:1.31.3-alpine")];
-    let first = plan(&web(), &workload, &approve_policy(), &[]);
-    let (name, spec) = first.create[0].clone();
+    let first = plan(&web(), &workload, &approve_policy(), false, &[]);
+    let NewTicket { name, spec, .. } = first.create[0].clone();
     workload.pods = vec![pod("nginx:1.30.4-alpine")];
     let later = plan(
         &web(),
         &workload,
         &approve_policy(),
+        false,
         &[existing(&name, TicketPhase::Succeeded, &spec)],
     );
     assert_eq!(later.create.len(), 1, "{:?}", later.notes);
-    assert_ne!(later.create[0].0, name);
+    assert_ne!(later.create[0].name, name);
 }
 
 /// Ticket names are stored in the cluster and referenced by ITSM records:
@@ -442,8 +537,14 @@ fn a_new_hand_edit_after_a_restart_gets_a_new_ticket() {
 /// hashes were checked with Python's `hashlib` over the same bytes.
 #[test]
 fn ticket_names_are_the_same_as_in_earlier_releases() {
-    let web = plan(&web(), &findings(vec![outdated("web", TO)]), &approve_policy(), &[]);
-    assert_eq!(web.create[0].0, "deployment-web-7a62f302a1");
+    let web = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    assert_eq!(web.create[0].name, "deployment-web-7a62f302a1");
     // Cut to 37 characters, which ends on a `-` that is dropped.
     let long = WorkloadRef {
         kind: WorkloadKind::StatefulSet,
@@ -453,10 +554,276 @@ fn ticket_names_are_the_same_as_in_earlier_releases() {
         &long,
         &findings(vec![outdated("web", TO), outdated("sidecar", TO_NEWER)]),
         &approve_policy(),
+        false,
         &[],
     );
     assert_eq!(
-        long.create[0].0,
+        long.create[0].name,
         "statefulset-orders-ledger-reconciliation-workers-e7e3cd75ea"
+    );
+}
+
+/// The ticket `plan` proposes for `containers` under the Approve policy,
+/// as it would exist in `phase`.
+fn proposed(containers: Vec<ContainerFinding>, phase: TicketPhase) -> ExistingTicket {
+    let first = plan(&web(), &findings(containers), &approve_policy(), false, &[]);
+    let NewTicket { name, spec, .. } = first.create[0].clone();
+    existing(&name, phase, &spec)
+}
+
+fn cancelled(plan: &Plan) -> Vec<(&str, &str)> {
+    plan.end
+        .iter()
+        .filter(|e| e.phase == TicketPhase::Cancelled)
+        .map(|e| (e.name.as_str(), e.message.as_str()))
+        .collect()
+}
+
+#[test]
+fn a_new_ticket_says_why_in_the_findings_words() {
+    let plan = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[],
+    );
+    assert_eq!(
+        plan.create[0].why,
+        "proposed by policy storefront-web: web: 1.31.4-alpine is the newest allowed"
+    );
+}
+
+#[test]
+fn a_persons_approval_is_not_carried_to_the_ticket_that_supersedes_it() {
+    let mut approved = proposed(vec![outdated("web", TO)], TicketPhase::Scheduled);
+    approved.spec.approval = Some(Approval {
+        approved: true,
+        rejected: false,
+        by: "jana".into(),
+        reason: Some("CAB 2026-12-03".into()),
+    });
+    let newer = plan(
+        &web(),
+        &findings(vec![outdated("web", TO_NEWER)]),
+        &approve_policy(),
+        false,
+        std::slice::from_ref(&approved),
+    );
+    assert_eq!(
+        newer.create[0].spec.approval, None,
+        "a person approves the new change again"
+    );
+    assert_eq!(
+        newer.create[0].supersedes,
+        [Superseded {
+            name: approved.name,
+            approved_by: Some("jana".into())
+        }]
+    );
+}
+
+#[test]
+fn report_mode_cancels_waiting_tickets_but_not_a_change_under_way() {
+    let waiting = proposed(vec![outdated("web", TO)], TicketPhase::AwaitingApproval);
+    let mut under_way = proposed(
+        vec![finding("app", outdated_verdict(TO_NEWER))],
+        TicketPhase::InProgress,
+    );
+    under_way.name.push_str("-x");
+    let policy = PlanningPolicy {
+        mode: PolicyMode::Report,
+        ..approve_policy()
+    };
+    let plan = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &policy,
+        false,
+        &[waiting.clone(), under_way],
+    );
+    assert!(plan.create.is_empty());
+    assert_eq!(
+        cancelled(&plan),
+        [(
+            waiting.name.as_str(),
+            "policy storefront-web is in Report mode: findings only"
+        )]
+    );
+}
+
+#[test]
+fn a_pinned_workload_gets_no_ticket_and_loses_its_waiting_ones() {
+    let waiting = proposed(vec![outdated("web", TO)], TicketPhase::Scheduled);
+    let plan = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        true,
+        std::slice::from_ref(&waiting),
+    );
+    assert!(plan.create.is_empty());
+    assert_eq!(
+        cancelled(&plan),
+        [(
+            waiting.name.as_str(),
+            "the workload is pinned (refit.dev/pin: \"true\"): its findings are reported, no change is proposed"
+        )]
+    );
+}
+
+#[test]
+fn a_ticket_of_the_policy_that_no_longer_governs_is_cancelled() {
+    let mut foreign = proposed(vec![outdated("web", TO)], TicketPhase::AwaitingApproval);
+    foreign.spec.policy = "storefront-legacy".into();
+    let plan = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        std::slice::from_ref(&foreign),
+    );
+    assert_eq!(
+        cancelled(&plan),
+        [(
+            foreign.name.as_str(),
+            "the workload is now governed by policy storefront-web instead of storefront-legacy"
+        )]
+    );
+    // The governing policy proposes the change itself, under the next name.
+    assert_eq!(plan.create[0].name, format!("{}-2", foreign.name));
+}
+
+#[test]
+fn a_new_window_cancels_the_waiting_ticket_and_proposes_it_again_under_the_window() {
+    let waiting = proposed(vec![outdated("web", TO)], TicketPhase::Scheduled);
+    let policy = PlanningPolicy {
+        window: Some("weekday-mornings"),
+        ..approve_policy()
+    };
+    let plan = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &policy,
+        false,
+        std::slice::from_ref(&waiting),
+    );
+    assert_eq!(
+        cancelled(&plan),
+        [(
+            waiting.name.as_str(),
+            "policy storefront-web now names window weekday-mornings instead of weekend-nights: the change is \
+             proposed again under it"
+        )]
+    );
+    assert_eq!(plan.create[0].name, format!("{}-2", waiting.name));
+    assert_eq!(plan.create[0].spec.window, "weekday-mornings");
+}
+
+#[test]
+fn leaving_auto_mode_puts_self_approved_changes_before_a_person() {
+    let auto = PlanningPolicy {
+        mode: PolicyMode::Auto,
+        ..approve_policy()
+    };
+    let first = plan(&web(), &findings(vec![outdated("web", TO)]), &auto, false, &[]);
+    let NewTicket { name, spec, .. } = first.create[0].clone();
+    let plan = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        &[existing(&name, TicketPhase::Scheduled, &spec)],
+    );
+    assert_eq!(cancelled(&plan).len(), 1);
+    assert_eq!(plan.create[0].name, format!("{name}-2"));
+    assert_eq!(plan.create[0].spec.approval, None);
+}
+
+#[test]
+fn a_waiting_ticket_the_workload_no_longer_needs_is_cancelled() {
+    let waiting = proposed(vec![outdated("web", TO)], TicketPhase::AwaitingApproval);
+    // Someone moved the image to the candidate by hand.
+    let mut current = outdated_verdict(TO);
+    current.state = FindingState::UpToDate;
+    current.candidate = None;
+    current.change_reason = None;
+    current.reason = "no newer tag allowed for 1.31.4-alpine".into();
+    let plan = plan(
+        &web(),
+        &findings(vec![finding("web", current)]),
+        &approve_policy(),
+        false,
+        std::slice::from_ref(&waiting),
+    );
+    assert_eq!(
+        cancelled(&plan),
+        [(
+            waiting.name.as_str(),
+            "no longer needed: web is UpToDate (no newer tag allowed for 1.31.4-alpine)"
+        )]
+    );
+}
+
+#[test]
+fn a_registry_that_cannot_be_reached_cancels_nothing() {
+    let waiting = proposed(vec![outdated("web", TO)], TicketPhase::AwaitingApproval);
+    let mut unknown = outdated_verdict(TO);
+    unknown.state = FindingState::Unknown;
+    unknown.candidate = None;
+    unknown.change_reason = None;
+    unknown.reason = "tags unknown (registry-1.docker.io: 503 Service Unavailable)".into();
+    let plan = plan(
+        &web(),
+        &findings(vec![finding("web", unknown)]),
+        &approve_policy(),
+        false,
+        std::slice::from_ref(&waiting),
+    );
+    assert!(plan.end.is_empty() && plan.create.is_empty(), "{plan:?}");
+    assert_eq!(
+        plan.notes,
+        [format!(
+            "ticket {} stays: whether it is still needed cannot be told now",
+            waiting.name
+        )]
+    );
+}
+
+#[test]
+fn after_a_crash_between_creating_and_superseding_the_old_ticket_is_superseded() {
+    let old = proposed(vec![outdated("web", TO)], TicketPhase::AwaitingApproval);
+    let new = proposed(vec![outdated("web", TO_NEWER)], TicketPhase::Pending);
+    let plan = plan(
+        &web(),
+        &findings(vec![outdated("web", TO_NEWER)]),
+        &approve_policy(),
+        false,
+        &[old.clone(), new.clone()],
+    );
+    assert!(plan.create.is_empty());
+    assert_eq!(
+        plan.end,
+        [Ending {
+            name: old.name,
+            phase: TicketPhase::Superseded,
+            message: format!("superseded by ticket {}: nginx 1.29.8-alpine→1.31.5-alpine", new.name),
+        }]
+    );
+}
+
+#[test]
+fn withdrawing_cancels_only_tickets_that_have_not_started() {
+    let waiting = proposed(vec![outdated("web", TO)], TicketPhase::Scheduled);
+    let started = proposed(vec![outdated("web", TO_NEWER)], TicketPhase::InProgress);
+    let finished = proposed(vec![outdated("app", TO)], TicketPhase::Succeeded);
+    let ended = withdraw(&[waiting.clone(), started, finished], "the workload was deleted");
+    assert_eq!(
+        ended,
+        [Ending {
+            name: waiting.name,
+            phase: TicketPhase::Cancelled,
+            message: "the workload was deleted".into()
+        }]
     );
 }

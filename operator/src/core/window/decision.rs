@@ -16,11 +16,16 @@
 //!
 //! `D = 0` (a change of unknown length) checks only the first four.
 //! Counting the changes in progress is the controller's job.
+//!
+//! [`Schedule::earliest_start`] answers the question a waiting ticket
+//! shows people (`status.scheduledFor`): the first instant at or after `T`
+//! at which rules 1 to 4 hold.
 
 use std::{fmt, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::WindowError;
 use super::{
     BlackoutRef, Interval, State,
     error::Rfc3339,
@@ -28,6 +33,12 @@ use super::{
     search::{earlier, later},
 };
 use crate::core::duration;
+
+/// [`Schedule::earliest_start`] looks at this many openings at a time…
+const EARLIEST_START_BATCH: usize = 64;
+/// …and at most this many batches (a window whose openings are all too
+/// short for the change shows no start rather than searching for ever).
+const EARLIEST_START_BATCHES: usize = 16;
 
 /// Whether a change may start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +165,50 @@ impl Schedule {
             });
         }
         Decision::Start { opening }
+    }
+
+    /// The first instant at or after `after` at which a change expected to
+    /// take `expected` may start as far as openings, blackouts and
+    /// `minRemaining` go (rules 1 to 4 of the module documentation; the
+    /// number of changes in progress is left out, as it changes with
+    /// them). `Ok(None)` when no opening within the search horizon is long
+    /// enough; an error when the window never opens at all.
+    pub fn earliest_start(
+        &self,
+        after: DateTime<Utc>,
+        expected: Duration,
+    ) -> Result<Option<DateTime<Utc>>, WindowError> {
+        let expected = TimeDelta::from_std(expected).unwrap_or(TimeDelta::MAX);
+        let fits = |opening: Interval| {
+            let latest = earlier(opening.end, expected).min(earlier(opening.end, self.min_remaining));
+            let earliest = opening.start.max(after);
+            (earliest <= latest).then_some(earliest)
+        };
+        if let Some(start) = self.state_at(after).current().and_then(fits) {
+            return Ok(Some(start));
+        }
+        let mut cursor = after;
+        for _ in 0..EARLIEST_START_BATCHES {
+            let openings = match self.upcoming(cursor, EARLIEST_START_BATCH) {
+                Ok(openings) => openings,
+                // Openings were seen before (in an earlier batch, or the
+                // current one): none later is long enough.
+                Err(WindowError::NeverOpens { .. }) if cursor > after || self.state_at(after).is_open() => {
+                    return Ok(None);
+                }
+                Err(error) => return Err(error),
+            };
+            for opening in &openings {
+                if let Some(start) = fits(*opening) {
+                    return Ok(Some(start));
+                }
+            }
+            match openings.last() {
+                Some(last) if openings.len() == EARLIEST_START_BATCH => cursor = last.start,
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     /// How long into `opening` changes may start: its end minus

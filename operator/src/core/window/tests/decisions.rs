@@ -122,3 +122,90 @@ fn an_absurdly_long_change_is_refused_not_a_panic() {
         "{decision:?}"
     );
 }
+
+/// When a change of `expected_minutes` can start at the earliest, from
+/// `after`, as text.
+fn earliest(after: &str, expected_minutes: u32) -> Option<String> {
+    weekend_nights()
+        .earliest_start(utc(after), MINUTE * expected_minutes)
+        .expect("the window opens")
+        .map(super::text)
+}
+
+#[test]
+fn a_change_waiting_midweek_can_start_when_friday_night_opens() {
+    // Wednesday noon in Berlin; Friday 22:00 CET is 21:00Z.
+    assert_eq!(
+        earliest("2026-11-25T11:00:00Z", 10).as_deref(),
+        Some("2026-11-27T21:00:00Z")
+    );
+}
+
+#[test]
+fn a_change_that_fits_the_open_window_can_start_now() {
+    assert_eq!(
+        earliest("2026-11-27T21:30:00Z", 60).as_deref(),
+        Some("2026-11-27T21:30:00Z")
+    );
+}
+
+#[test]
+fn a_change_that_no_longer_fits_tonight_waits_for_saturday_night() {
+    // 02:30Z leaves 30 minutes, under minRemaining (45m); at 02:00Z a
+    // 90-minute change would run past 03:00Z.
+    assert_eq!(
+        earliest("2026-11-28T02:30:00Z", 10).as_deref(),
+        Some("2026-11-28T21:00:00Z")
+    );
+    assert_eq!(
+        earliest("2026-11-28T02:00:00Z", 90).as_deref(),
+        Some("2026-11-28T21:00:00Z")
+    );
+    // A 60-minute change still fits at 02:00Z.
+    assert_eq!(
+        earliest("2026-11-28T02:00:00Z", 60).as_deref(),
+        Some("2026-11-28T02:00:00Z")
+    );
+}
+
+#[test]
+fn the_year_end_freeze_moves_the_earliest_start_into_january() {
+    // Friday 18 December opens at 21:00Z but the freeze begins at 23:00Z:
+    // a change of two and a half hours does not fit, nor in any opening
+    // until the freeze ends on 4 January; the next is Friday 8 January.
+    assert_eq!(
+        earliest("2026-12-18T20:00:00Z", 150).as_deref(),
+        Some("2027-01-08T21:00:00Z")
+    );
+    // Two hours fit exactly, from the opening's start.
+    assert_eq!(
+        earliest("2026-12-18T20:00:00Z", 120).as_deref(),
+        Some("2026-12-18T21:00:00Z")
+    );
+    // Inside the freeze, the same as after it.
+    assert_eq!(
+        earliest("2026-12-24T12:00:00Z", 10).as_deref(),
+        Some("2027-01-08T21:00:00Z")
+    );
+}
+
+#[test]
+fn a_change_longer_than_every_opening_has_no_earliest_start() {
+    assert_eq!(earliest("2026-11-25T11:00:00Z", 7 * 60), None);
+}
+
+#[test]
+fn the_earliest_start_is_a_start_the_decision_allows() {
+    for (after, minutes) in [
+        ("2026-11-25T11:00:00Z", 10),
+        ("2026-11-28T02:00:00Z", 90),
+        ("2026-12-18T20:00:00Z", 120),
+        ("2026-12-18T20:00:00Z", 150),
+    ] {
+        let at = earliest(after, minutes).expect("a start");
+        assert!(
+            decide(&at, u64::from(minutes), 0).may_start(),
+            "{after} + {minutes}m: {at}"
+        );
+    }
+}

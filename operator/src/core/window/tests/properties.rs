@@ -224,6 +224,33 @@ proptest! {
     }
 
     #[test]
+    fn the_earliest_start_is_allowed_and_nothing_before_it_is(
+        builder in schedules(),
+        seed in instant(),
+        pick in 0u8..8,
+        permille in 0i32..1000,
+        expected_minutes in 0u64..3 * 60,
+    ) {
+        let schedule = compile(&builder);
+        let after = near_an_opening(&schedule, seed, pick, permille);
+        let expected = std::time::Duration::from_secs(expected_minutes * 60);
+        if let Ok(Some(start)) = schedule.earliest_start(after, expected) {
+            prop_assert!(start >= after);
+            prop_assert!(schedule.may_start(start, expected, 0).may_start(), "{} is not a start", text(start));
+            // Nothing earlier is: checked every 7 minutes (and just before).
+            let mut earlier = after;
+            while earlier < start && earlier < after + TimeDelta::days(3) {
+                prop_assert!(!schedule.may_start(earlier, expected, 0).may_start(), "{} is a start before {}", text(earlier), text(start));
+                earlier += TimeDelta::minutes(7);
+            }
+            let just_before = start - TimeDelta::seconds(1);
+            if just_before >= after {
+                prop_assert!(!schedule.may_start(just_before, expected, 0).may_start(), "{} is a start", text(just_before));
+            }
+        }
+    }
+
+    #[test]
     fn the_next_opening_is_after_the_instant_open_at_its_start_and_nothing_opens_before_it(
         builder in schedules(),
         after in instant(),
