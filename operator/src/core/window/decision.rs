@@ -40,6 +40,17 @@ const EARLIEST_START_BATCH: usize = 64;
 /// short for the change shows no start rather than searching for ever).
 const EARLIEST_START_BATCHES: usize = 16;
 
+/// The instants of one opening at which a change may start, as far as
+/// openings, blackouts and `minRemaining` go: from `from` up to and
+/// including `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartSpan {
+    /// The first.
+    pub from: DateTime<Utc>,
+    /// The last.
+    pub until: DateTime<Utc>,
+}
+
 /// Whether a change may start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -167,25 +178,29 @@ impl Schedule {
         Decision::Start { opening }
     }
 
-    /// The first instant at or after `after` at which a change expected to
-    /// take `expected` may start as far as openings, blackouts and
+    /// When, at the earliest from `after`, a change expected to take
+    /// `expected` may start as far as openings, blackouts and
     /// `minRemaining` go (rules 1 to 4 of the module documentation; the
     /// number of changes in progress is left out, as it changes with
-    /// them). `Ok(None)` when no opening within the search horizon is long
-    /// enough; an error when the window never opens at all.
-    pub fn earliest_start(
-        &self,
-        after: DateTime<Utc>,
-        expected: Duration,
-    ) -> Result<Option<DateTime<Utc>>, WindowError> {
+    /// them): the first such instant, and the last of the same opening.
+    /// `Ok(None)` when no opening within the search horizon is long enough;
+    /// an error when the window never opens at all.
+    pub fn earliest_start(&self, after: DateTime<Utc>, expected: Duration) -> Result<Option<StartSpan>, WindowError> {
         let expected = TimeDelta::from_std(expected).unwrap_or(TimeDelta::MAX);
         let fits = |opening: Interval| {
-            let latest = earlier(opening.end, expected).min(earlier(opening.end, self.min_remaining));
-            let earliest = opening.start.max(after);
-            (earliest <= latest).then_some(earliest)
+            let until = earlier(opening.end, expected).min(earlier(opening.end, self.min_remaining));
+            let from = opening.start.max(after);
+            // A start at the opening's end is not inside it (a change of
+            // length zero with no minRemaining).
+            let until = if until >= opening.end {
+                opening.end - TimeDelta::seconds(1)
+            } else {
+                until
+            };
+            (from <= until).then_some(StartSpan { from, until })
         };
-        if let Some(start) = self.state_at(after).current().and_then(fits) {
-            return Ok(Some(start));
+        if let Some(span) = self.state_at(after).current().and_then(fits) {
+            return Ok(Some(span));
         }
         let mut cursor = after;
         for _ in 0..EARLIEST_START_BATCHES {
@@ -199,8 +214,8 @@ impl Schedule {
                 Err(error) => return Err(error),
             };
             for opening in &openings {
-                if let Some(start) = fits(*opening) {
-                    return Ok(Some(start));
+                if let Some(span) = fits(*opening) {
+                    return Ok(Some(span));
                 }
             }
             match openings.last() {

@@ -40,7 +40,7 @@ mod zone;
 mod tests;
 
 pub use cron::{Cron, CronField, CronProblem};
-pub use decision::{Decision, Refusal};
+pub use decision::{Decision, Refusal, StartSpan};
 pub use error::{NeverOpensWhy, Rfc3339, WindowError};
 pub use schedule::{LONGEST_OPENING, Schedule};
 pub use search::{HORIZON, SEARCH_LIMIT};

@@ -129,7 +129,7 @@ fn earliest(after: &str, expected_minutes: u32) -> Option<String> {
     weekend_nights()
         .earliest_start(utc(after), MINUTE * expected_minutes)
         .expect("the window opens")
-        .map(super::text)
+        .map(|span| super::text(span.from))
 }
 
 #[test]

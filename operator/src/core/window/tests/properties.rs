@@ -234,7 +234,16 @@ proptest! {
         let schedule = compile(&builder);
         let after = near_an_opening(&schedule, seed, pick, permille);
         let expected = std::time::Duration::from_secs(expected_minutes * 60);
-        if let Ok(Some(start)) = schedule.earliest_start(after, expected) {
+        if let Ok(Some(span)) = schedule.earliest_start(after, expected) {
+            let start = span.from;
+            prop_assert!(span.until >= start);
+            prop_assert!(schedule.may_start(span.until, expected, 0).may_start(), "{} is not a start", text(span.until));
+            // Just after the last start, this opening allows none.
+            let past = span.until + TimeDelta::seconds(1);
+            let decision = schedule.may_start(past, expected, 0);
+            if let crate::core::window::Decision::Start { opening } = decision {
+                prop_assert!(opening.start > span.until, "{} is a start in the same opening", text(past));
+            }
             prop_assert!(start >= after);
             prop_assert!(schedule.may_start(start, expected, 0).may_start(), "{} is not a start", text(start));
             // Nothing earlier is: checked every 7 minutes (and just before).

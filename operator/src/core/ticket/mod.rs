@@ -15,6 +15,8 @@
 //! two to each other), so no writer, refit or a person with `kubectl`, can
 //! move a ticket along any other edge.
 
+pub mod step;
+
 use std::fmt;
 
 use crate::api::change_ticket::TicketPhase;
