@@ -241,7 +241,7 @@ proptest! {
             // Just after the last start, this opening allows none.
             let past = span.until + TimeDelta::seconds(1);
             let decision = schedule.may_start(past, expected, 0);
-            if let crate::core::window::Decision::Start { opening } = decision {
+            if let Decision::Start { opening } = decision {
                 prop_assert!(opening.start > span.until, "{} is a start in the same opening", text(past));
             }
             prop_assert!(start >= after);
