@@ -93,7 +93,7 @@ pub enum FindingState {
 }
 
 /// How a workload opted out of refit's changes, by annotation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum OptOut {
     /// `refit.dev/pin: "true"`: findings are reported, but no ChangeTicket
     /// is proposed, and open ones that have not started are cancelled.

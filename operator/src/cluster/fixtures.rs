@@ -17,7 +17,7 @@ use kube::runtime::{
 };
 
 use super::{trim, watch::Stores};
-use crate::api::DriftReport;
+use crate::api::{ChangeTicket, DriftReport};
 
 /// The objects in a cluster, by kind, as the API server returns them.
 #[derive(Debug, Default)]
@@ -32,6 +32,7 @@ pub(crate) struct Objects {
     pub nodes: Vec<Node>,
     pub namespaces: Vec<Namespace>,
     pub reports: Vec<DriftReport>,
+    pub tickets: Vec<ChangeTicket>,
 }
 
 impl Objects {
@@ -48,6 +49,7 @@ impl Objects {
             nodes: store(self.nodes, trim::node),
             namespaces: store(self.namespaces, trim::namespace),
             reports: store(self.reports, |report| report.metadata.managed_fields = None),
+            tickets: store(self.tickets, |ticket| ticket.metadata.managed_fields = None),
         }
     }
 }

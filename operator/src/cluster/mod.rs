@@ -7,11 +7,19 @@
 //!   namespaces, as `core` types.
 //! - [`reports`]: DriftReports, written only when their content changes.
 //! - [`status`]: status of PatchPolicies and ChangeWindows.
+//! - [`tickets`]: ChangeTickets: created, read back, moved by status writes
+//!   that never lose a concurrent one.
+//! - [`slots`]: which tickets hold a ChangeWindow's `maxConcurrentChanges`
+//!   slots, written with optimistic concurrency.
 //! - [`events`]: Kubernetes Events.
 //! - [`secrets`]: registry credentials from image pull secrets.
 //! - [`install`]: whether refit's CRDs are installed.
 //!
-//! Every write is a server-side apply with the field manager `refit`.
+//! Every write is a server-side apply with the field manager `refit`, but
+//! for two: ticket status, which is replaced whole over the resourceVersion
+//! it was read at (so no history entry is lost to a concurrent writer), and
+//! a window's slot list, applied by its own field manager `refit-scheduler`
+//! with the resourceVersion as a precondition.
 
 pub mod events;
 #[cfg(test)]
@@ -20,8 +28,10 @@ pub mod install;
 pub mod join;
 pub mod reports;
 pub mod secrets;
+pub mod slots;
 pub mod snapshot;
 pub mod status;
+pub mod tickets;
 pub mod trim;
 pub mod watch;
 

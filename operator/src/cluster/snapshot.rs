@@ -29,17 +29,37 @@ use k8s_openapi::{
 
 use super::watch::Stores;
 use crate::{
-    api::workload::WorkloadKind,
+    api::{drift_report::OptOut, workload::WorkloadKind},
     core::{
         drift::{NodeSnapshot, PodContainer, PodRevision, PodSnapshot, TemplateContainer},
         governance::Labels,
         intern::Interner,
         naming,
+        planning::{IGNORE_ANNOTATION, PIN_ANNOTATION},
     },
 };
 
 /// Longest object name Kubernetes accepts.
 const NAME_MAX: usize = 253;
+
+/// The opt-out a workload's annotations ask for: `refit.dev/ignore:
+/// "true"` wins over `refit.dev/pin: "true"`. Any other value opts out of
+/// nothing (an annotation set to `"false"` is a common way to undo one).
+fn opt_out(meta: &ObjectMeta) -> Option<OptOut> {
+    let set = |key: &str| {
+        meta.annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+    };
+    if set(IGNORE_ANNOTATION) {
+        Some(OptOut::Ignored)
+    } else if set(PIN_ANNOTATION) {
+        Some(OptOut::Pinned)
+    } else {
+        None
+    }
+}
 
 /// A workload by kind, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -92,6 +112,8 @@ pub struct WorkloadSnapshot {
     pub pods: Vec<PodSnapshot>,
     /// Names of the image pull secrets its template names.
     pub pull_secrets: Vec<String>,
+    /// Whether an annotation opts it out of refit's changes.
+    pub opt_out: Option<OptOut>,
 }
 
 impl WorkloadSnapshot {
@@ -106,6 +128,7 @@ impl WorkloadSnapshot {
         // here because fingerprints are only compared within one process
         // and never stored or sent anywhere (names are: see `report_name`).
         let mut hasher = DefaultHasher::new();
+        self.opt_out.hash(&mut hasher);
         for container in &self.template {
             (&container.name, &container.image, container.init).hash(&mut hasher);
         }
@@ -256,6 +279,7 @@ impl ClusterSnapshot {
             pods.sort_by(|a, b| a.name.cmp(&b.name));
             workloads.push(WorkloadSnapshot {
                 uid,
+                opt_out: opt_out(meta),
                 labels: meta.labels.clone().unwrap_or_default(),
                 template,
                 pull_secrets: spec
@@ -499,6 +523,7 @@ mod tests {
                 name: "web".into(),
             },
             uid: "u".into(),
+            opt_out: None,
             labels: Labels::new(),
             template: vec![TemplateContainer {
                 name: "web".into(),

@@ -1,7 +1,8 @@
 //! Trimming watched objects to what refit reads, before they are stored:
 //! no `managedFields`, no annotations (`last-applied-configuration` can be
 //! as large as the object) except the two revision annotations refit reads
-//! (a ReplicaSet's Deployment revision, a DaemonSet's template generation),
+//! (a ReplicaSet's Deployment revision, a DaemonSet's template generation)
+//! and a workload's opt-outs (`refit.dev/pin`, `refit.dev/ignore`),
 //! only the labels refit matches or joins on, and of the spec only the
 //! containers' names and images (a ReplicaSet's too: see [`super::join`]),
 //! pull secrets and node name. Status is kept only where it says which
@@ -9,6 +10,8 @@
 //! grows with the number of objects, not with their size.
 
 use std::collections::BTreeMap;
+
+use crate::core::planning::{IGNORE_ANNOTATION, PIN_ANNOTATION};
 
 use k8s_openapi::{
     api::{
@@ -37,22 +40,33 @@ pub const DEPLOYMENT_REVISION: &str = "deployment.kubernetes.io/revision";
 /// as [`POD_TEMPLATE_GENERATION`].
 pub const DAEMONSET_TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
 
-/// Keeps only the annotation `keep`, if any.
-fn keep_annotation(meta: &mut ObjectMeta, keep: Option<&str>) {
+/// The annotations by which a workload opts out of refit's changes.
+const OPT_OUTS: [&str; 2] = [PIN_ANNOTATION, IGNORE_ANNOTATION];
+
+/// Keeps only the annotations `keep`.
+fn keep_annotations(meta: &mut ObjectMeta, keep: &[&str]) {
     meta.annotations = meta.annotations.take().and_then(|annotations| {
         let kept: BTreeMap<String, String> = annotations
             .into_iter()
-            .filter(|(key, _)| Some(key.as_str()) == keep)
+            .filter(|(key, _)| keep.contains(&key.as_str()))
             .collect();
         (!kept.is_empty()).then_some(kept)
     });
 }
 
+/// Keeps only the annotation `keep`, if any.
+fn keep_annotation(meta: &mut ObjectMeta, keep: Option<&str>) {
+    keep_annotations(meta, keep.as_slice());
+}
+
 /// Keeps identity, ownership and labels of a workload (its own labels are
-/// what a policy's `selector` matches), and the annotation `keep`.
+/// what a policy's `selector` matches), its opt-outs, and the annotation
+/// `keep`.
 fn workload_meta(meta: &mut ObjectMeta, keep: Option<&str>) {
     meta.managed_fields = None;
-    keep_annotation(meta, keep);
+    let mut kept = OPT_OUTS.to_vec();
+    kept.extend(keep);
+    keep_annotations(meta, &kept);
     meta.finalizers = None;
 }
 

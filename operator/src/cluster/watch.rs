@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
 use super::trim;
-use crate::api::DriftReport;
+use crate::api::{ChangeTicket, DriftReport};
 
 /// The stores of everything refit watches besides its own policies and
 /// windows (which their controllers watch).
@@ -50,6 +50,8 @@ pub struct Stores {
     pub namespaces: Store<Namespace>,
     /// refit's DriftReports, to write only what changed.
     pub reports: Store<DriftReport>,
+    /// ChangeTickets: the ChangeTicket controller's own store, shared.
+    pub tickets: Store<ChangeTicket>,
 }
 
 impl Debug for Stores {
@@ -74,15 +76,22 @@ impl Stores {
         self.pods.wait_until_ready().await?;
         self.nodes.wait_until_ready().await?;
         self.namespaces.wait_until_ready().await?;
-        self.reports.wait_until_ready().await
+        self.reports.wait_until_ready().await?;
+        self.tickets.wait_until_ready().await
     }
 }
 
 /// Starts watching. `namespace` limits the namespaced kinds to one
 /// namespace. `changed` is notified on every change of a workload, pod,
-/// node or namespace. The returned future drives every watch; it ends only
-/// when all of them do (they retry errors forever).
-pub fn start(client: &Client, namespace: Option<&str>, changed: Arc<Notify>) -> (Stores, BoxFuture<'static, ()>) {
+/// node or namespace. `tickets` is the store of the ChangeTicket
+/// controller, whose watch fills it. The returned future drives every
+/// watch; it ends only when all of them do (they retry errors forever).
+pub fn start(
+    client: &Client,
+    namespace: Option<&str>,
+    changed: Arc<Notify>,
+    tickets: Store<ChangeTicket>,
+) -> (Stores, BoxFuture<'static, ()>) {
     fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
@@ -136,6 +145,7 @@ pub fn start(client: &Client, namespace: Option<&str>, changed: Arc<Notify>) -> 
         nodes,
         namespaces,
         reports,
+        tickets,
     };
     (stores, futures::future::join_all(tasks).map(|_| ()).boxed())
 }

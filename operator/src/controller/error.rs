@@ -7,8 +7,11 @@
 //!
 //! Which step of a scan each variant belongs to (see
 //! `cluster_scan::pass`): gather, [`Error::ResolveBaseline`]; write,
-//! [`Error::WriteReport`]; clean up, [`Error::DeleteReport`]; publish,
-//! [`Error::WriteStatus`] (which the reconcilers return too).
+//! [`Error::WriteReport`]; plan, [`Error::CreateTicket`] and
+//! [`Error::WriteTicket`]; clean up, [`Error::DeleteReport`]; publish,
+//! [`Error::WriteStatus`] (which the reconcilers return too). The
+//! ChangeTicket reconciler adds [`Error::ReadTickets`] and
+//! [`Error::Slots`].
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
@@ -65,6 +68,46 @@ pub enum Error {
         /// Why.
         #[source]
         problem: BaselineProblem,
+    },
+    /// Creating a ChangeTicket failed.
+    #[error("cannot create ChangeTicket {namespace}/{name}: {source}")]
+    CreateTicket {
+        /// The namespace.
+        namespace: String,
+        /// The ticket.
+        name: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// Reading ChangeTickets (one, or a window's or policy's) failed.
+    #[error("cannot read ChangeTickets ({what}): {source}")]
+    ReadTickets {
+        /// Which.
+        what: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// Writing a ChangeTicket's status failed.
+    #[error("cannot write the status of ChangeTicket {namespace}/{name}: {source}")]
+    WriteTicket {
+        /// The namespace.
+        namespace: String,
+        /// The ticket.
+        name: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// Reading or writing a ChangeWindow's slots failed.
+    #[error("cannot take or give back a slot of ChangeWindow {window}: {source}")]
+    Slots {
+        /// The window.
+        window: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
     },
     /// The object has no name (the API server always sets one).
     #[error("the object has no name")]
@@ -134,6 +177,10 @@ impl Error {
             Error::WriteReport { .. } => "write_report",
             Error::DeleteReport { .. } => "delete_report",
             Error::ResolveBaseline { .. } => "resolve_baseline",
+            Error::CreateTicket { .. } => "create_ticket",
+            Error::ReadTickets { .. } => "read_tickets",
+            Error::WriteTicket { .. } => "write_ticket",
+            Error::Slots { .. } => "slots",
             Error::MissingName => "missing_name",
             Error::TimeOutOfRange(_) => "time_out_of_range",
         }
@@ -148,6 +195,10 @@ impl Error {
             Error::WriteStatus { .. }
             | Error::WriteReport { .. }
             | Error::DeleteReport { .. }
+            | Error::CreateTicket { .. }
+            | Error::ReadTickets { .. }
+            | Error::WriteTicket { .. }
+            | Error::Slots { .. }
             | Error::TimeOutOfRange(_) => true,
             Error::ResolveBaseline { problem, .. } => matches!(problem, BaselineProblem::ReadConfigMap { .. }),
             Error::MissingName => false,

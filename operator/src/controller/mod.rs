@@ -5,6 +5,8 @@
 //!   hand over to the scanner).
 //! - [`window`]: the ChangeWindow reconciler (status, requeue at the next
 //!   edge).
+//! - [`tickets`]: the ChangeTicket reconciler (approval, rejection, expiry,
+//!   and the start inside the window, within its slots).
 //! - [`cluster_scan`]: the scan loop: which policy governs which workload, one
 //!   registry pass for the repositories of all of them, evaluation, and
 //!   DriftReports written only when they change.
@@ -12,16 +14,19 @@
 //! - [`registry_access`]: the resolver with file and pull-secret
 //!   credentials.
 //!
-//! [`run`] starts the watches, both controllers and the scanner around one
-//! [`Context`], and returns when [`Shutdown`] fires and they have stopped.
-//! Tickets are not wired in yet: `core::planning` and `core::ticket` exist,
-//! but no controller creates or carries out a ChangeTicket.
+//! [`run`] starts the watches, the three controllers and the scanner around
+//! one [`Context`], and returns when [`Shutdown`] fires and they have
+//! stopped. The scanner proposes and withdraws tickets; the ChangeTicket
+//! reconciler moves them up to `InProgress`. Carrying out a started change
+//! is not built yet: a started ticket stays `InProgress` and its workload
+//! is not changed.
 
 pub mod cluster_scan;
 pub mod conditions;
 pub mod error;
 pub mod policy;
 pub mod registry_access;
+pub mod tickets;
 pub mod validate;
 pub mod window;
 
@@ -42,8 +47,8 @@ pub use error::Error;
 
 use self::{error::Backoff, policy::PolicySummary, registry_access::RegistryAccess};
 use crate::{
-    api::{ChangeWindow, PatchPolicy, PatchPolicyStatus},
-    cluster::{events::EventPublisher, reports::ReportWriter, watch::Stores},
+    api::{ChangeTicket, ChangeWindow, PatchPolicy, PatchPolicyStatus},
+    cluster::{events::EventPublisher, reports::ReportWriter, slots::Slots, tickets::TicketWriter, watch::Stores},
     telemetry::{Metrics, server::Readiness},
 };
 
@@ -75,6 +80,12 @@ pub struct Context {
     pub registry: RegistryAccess,
     /// Writes DriftReports.
     pub reports: ReportWriter,
+    /// Creates, reads and moves ChangeTickets.
+    pub tickets: TicketWriter,
+    /// Takes and gives back ChangeWindow slots.
+    pub slots: Slots,
+    /// ChangeWindows: the ChangeWindow controller's store, shared.
+    pub windows: Store<ChangeWindow>,
     /// Publishes Events.
     pub events: EventPublisher,
     /// The operator's metrics.
@@ -182,12 +193,26 @@ pub async fn run(settings: RunSettings, parts: Parts, shutdown: Shutdown) {
         readiness,
     } = parts;
     let cluster_changed = Arc::new(Notify::new());
-    let (stores, watches) =
-        crate::cluster::watch::start(&client, settings.namespace.as_deref(), cluster_changed.clone());
+    let ticket_api: Api<ChangeTicket> = match settings.namespace.as_deref() {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    };
+    let ticket_controller = Controller::new(ticket_api, watcher::Config::default());
+    let window_controller = Controller::new(Api::<ChangeWindow>::all(client.clone()), watcher::Config::default());
+    let (stores, watches) = crate::cluster::watch::start(
+        &client,
+        settings.namespace.as_deref(),
+        cluster_changed.clone(),
+        ticket_controller.store(),
+    );
+    let windows = window_controller.store();
     let (policies, policy_writer) = reflector::store();
     let ctx = Arc::new(Context {
         events: EventPublisher::new(client.clone(), settings.instance.clone(), metrics.clone()),
         reports: ReportWriter::new(client.clone()),
+        tickets: TicketWriter::new(client.clone()),
+        slots: Slots::new(client.clone()),
+        windows,
         client: client.clone(),
         stores,
         policies,
@@ -224,7 +249,7 @@ pub async fn run(settings: RunSettings, parts: Parts, shutdown: Shutdown) {
             }
             futures::future::ready(())
         });
-    let window_controller = Controller::new(Api::<ChangeWindow>::all(client.clone()), watcher::Config::default())
+    let window_controller = window_controller
         .graceful_shutdown_on(shutdown.as_sync_future())
         .run(window::reconcile, window::error_policy, ctx.clone())
         .for_each(|result| {
@@ -233,9 +258,32 @@ pub async fn run(settings: RunSettings, parts: Parts, shutdown: Shutdown) {
             }
             futures::future::ready(())
         });
-    let work = futures::future::join3(
+    let ticket_store = ctx.stores.tickets.clone();
+    let by_window = ticket_store.clone();
+    let by_policy = ticket_store;
+    let ticket_controller = ticket_controller
+        .watches(
+            Api::<ChangeWindow>::all(client.clone()),
+            watcher::Config::default(),
+            move |window| tickets::of_window(&window, &by_window),
+        )
+        .watches(
+            Api::<PatchPolicy>::all(client.clone()),
+            watcher::Config::default(),
+            move |policy| tickets::of_policy(&policy, &by_policy),
+        )
+        .graceful_shutdown_on(shutdown.as_sync_future())
+        .run(tickets::reconcile, tickets::error_policy, ctx.clone())
+        .for_each(|result| {
+            if let Err(error) = result {
+                tracing::debug!(%error, "ChangeTicket controller");
+            }
+            futures::future::ready(())
+        });
+    let work = futures::future::join4(
         policy_controller,
         window_controller,
+        ticket_controller,
         cluster_scan::run(ctx.clone(), shutdown.clone()),
     );
     tokio::select! {

@@ -47,6 +47,8 @@ pub struct PolicySummary {
     pub outdated: i32,
     /// Of those, with drift.
     pub drifted: i32,
+    /// Their ChangeTickets that have not finished.
+    pub open_tickets: i32,
     /// When its workloads were last all checked.
     pub last_scan: Option<Time>,
     /// Other policies matching some of the same workloads.
@@ -193,6 +195,7 @@ pub fn desired_status(
         status.matched_workloads = summary.matched;
         status.outdated_workloads = summary.outdated;
         status.drifted_workloads = summary.drifted;
+        status.open_tickets = summary.open_tickets;
         status.overlaps = summary.overlaps.clone();
     }
     status
@@ -242,6 +245,7 @@ mod tests {
             matched: 2,
             outdated: 1,
             drifted: 0,
+            open_tickets: 1,
             last_scan: Some(at(5)),
             overlaps: vec![PolicyOverlap {
                 policy: "other".into(),

@@ -27,6 +27,10 @@ pub struct ValidPolicy {
     pub scan_interval: Duration,
     /// Whether base images are checked.
     pub check_base_images: bool,
+    /// `spec.ticketExpiry`.
+    pub ticket_expiry: Duration,
+    /// `spec.rollout.progressDeadline`.
+    pub progress_deadline: Duration,
 }
 
 /// Checks a spec; on failure, every problem.
@@ -50,8 +54,8 @@ pub fn validate(spec: &PatchPolicySpec) -> Result<ValidPolicy, Vec<SpecError>> {
         }
     };
     let scan_interval = parse("spec.scanInterval", &spec.scan_interval);
-    parse("spec.ticketExpiry", &spec.ticket_expiry);
-    parse("spec.rollout.progressDeadline", &spec.rollout.progress_deadline);
+    let ticket_expiry = parse("spec.ticketExpiry", &spec.ticket_expiry);
+    let progress_deadline = parse("spec.rollout.progressDeadline", &spec.rollout.progress_deadline);
     if let Some(interval) = scan_interval
         && interval < MIN_SCAN_INTERVAL
     {
@@ -70,12 +74,16 @@ pub fn validate(spec: &PatchPolicySpec) -> Result<ValidPolicy, Vec<SpecError>> {
             });
         }
     }
-    match (rules, scan_interval) {
-        (Ok(rules), Some(scan_interval)) if errors.is_empty() => Ok(ValidPolicy {
-            rules,
-            scan_interval,
-            check_base_images: spec.base_images.as_ref().is_some_and(|b| b.enabled),
-        }),
+    match (rules, scan_interval, ticket_expiry, progress_deadline) {
+        (Ok(rules), Some(scan_interval), Some(ticket_expiry), Some(progress_deadline)) if errors.is_empty() => {
+            Ok(ValidPolicy {
+                rules,
+                scan_interval,
+                check_base_images: spec.base_images.as_ref().is_some_and(|b| b.enabled),
+                ticket_expiry,
+                progress_deadline,
+            })
+        }
         _ => Err(errors),
     }
 }

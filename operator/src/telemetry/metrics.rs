@@ -55,6 +55,12 @@ pub struct Metrics {
     /// by `kind` and `reason` (`no_name`, `no_namespace`, `no_uid`);
     /// counted at every scan that leaves them out.
     pub skipped_objects: Family<Labels, Counter>,
+    /// refit's ChangeTickets by `phase` and `type`, as the watch last saw
+    /// them.
+    pub tickets: Family<Labels, Gauge>,
+    /// Ticket phase changes refit wrote, by the `phase` entered and the
+    /// ticket's `type`.
+    pub ticket_transitions: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -74,7 +80,19 @@ impl Metrics {
             events: Family::default(),
             caches_synced: Gauge::default(),
             skipped_objects: Family::default(),
+            tickets: Family::default(),
+            ticket_transitions: Family::default(),
         };
+        registry.register(
+            "tickets",
+            "refit's ChangeTickets by phase and type",
+            metrics.tickets.clone(),
+        );
+        registry.register(
+            "ticket_transitions",
+            "Ticket phase changes refit wrote, by phase entered and type",
+            metrics.ticket_transitions.clone(),
+        );
         registry.register(
             "reconciles",
             "Reconciles started, by controller",

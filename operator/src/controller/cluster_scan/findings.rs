@@ -7,13 +7,30 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use crate::{
     api::{
         DriftReportStatus,
-        drift_report::{ContainerFinding, FindingState},
+        drift_report::{ContainerFinding, FindingState, OptOut},
     },
     cluster::{events::Notice, snapshot::WorkloadSnapshot},
+    core::planning::{IGNORE_ANNOTATION, PIN_ANNOTATION},
 };
 
-/// The report's Ready message: how many containers were checked.
+/// The report's Ready message: how many containers were checked, and
+/// whether the workload opted out.
 pub(super) fn ready_message(status: &DriftReportStatus, policy: &str) -> String {
+    match status.opt_out {
+        Some(OptOut::Ignored) => format!(
+            "ignored ({IGNORE_ANNOTATION}: \"true\"): policy {policy} would govern this workload, but refit does not \
+             check it and proposes no change"
+        ),
+        Some(OptOut::Pinned) => format!(
+            "pinned ({PIN_ANNOTATION}: \"true\"): {}; no change is proposed",
+            checked(status, policy)
+        ),
+        None => checked(status, policy),
+    }
+}
+
+/// How many containers were checked.
+fn checked(status: &DriftReportStatus, policy: &str) -> String {
     let checked = status.containers.len();
     let unknown = status
         .containers

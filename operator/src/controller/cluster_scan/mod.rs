@@ -21,6 +21,7 @@ mod cleanup;
 mod findings;
 mod outcome;
 mod pass;
+mod tickets;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -92,6 +93,10 @@ struct Evaluated {
     policy: (String, Option<i64>),
     /// What was found.
     status: DriftReportStatus,
+    /// The names of its open tickets afterwards: a ticket that ends (or a
+    /// new one) makes the report's links stale, so the workload is
+    /// evaluated again.
+    tickets: Vec<String>,
     /// Whether every input was read; `false` after a transient failure
     /// (a runtime baseline's ConfigMap could not be read), so the retry
     /// evaluates it again although nothing changed.

@@ -9,11 +9,15 @@
 //! 4. gather: per policy, one registry pass for the distinct repositories
 //!    of its workloads (the resolver's caches and single-flight make a
 //!    repository shared by several policies cost one request);
-//! 5. evaluate (`core::drift::Evaluator`) and write each DriftReport only
-//!    when its content changed, with an Event for each container that
-//!    became outdated or drifted;
-//! 6. clean up reports of workloads no valid policy governs any more
-//!    (never for a policy that is only invalid: refit does not act on it);
+//! 5. evaluate (`core::drift::Evaluator`), plan the workload's tickets
+//!    (`core::planning`: create, supersede, cancel; see [`super::tickets`])
+//!    and write each DriftReport, linking its open tickets, only when its
+//!    content changed, with an Event for each container that became
+//!    outdated or drifted; a workload annotated `refit.dev/ignore` is not
+//!    evaluated, and its report only says so;
+//! 6. clean up reports of workloads no valid policy governs any more, and
+//!    cancel their waiting tickets (never for a policy that is only
+//!    invalid: refit does not act on it);
 //! 7. publish: policy status (counts, overlaps, last scan) and metrics.
 //!
 //! A step that fails for one object (a report that cannot be written, a
@@ -34,24 +38,33 @@ use super::{
     cleanup::delete_stale,
     findings::{notices, ready_message, reference},
     outcome::ScanOutcome,
+    tickets::{carry_out, link, of_policy, open_names, withdraw_orphans},
 };
 use crate::{
-    api::{PatchPolicy, drift_report::FindingState, patch_policy::PolicyOverlap},
+    api::{
+        DriftReportStatus, PatchPolicy,
+        drift_report::{FindingState, OptOut},
+        patch_policy::PolicyOverlap,
+        workload::WorkloadRef,
+    },
     cluster::{
         Now,
         reports::{DesiredReport, report_status, writes_needed},
         snapshot::{ClusterSnapshot, WorkloadKey, WorkloadSnapshot},
+        tickets::by_workload,
     },
     controller::{
         Context,
         error::Error,
         policy::{PolicySummary, publish_status},
         registry_access::SecretRef,
+        tickets::count_tickets,
         validate::{ValidPolicy, validate},
     },
     core::{
         drift::{EvaluationContext, Evaluator},
         governance::{Governance, PolicyScope, WorkloadScope, govern},
+        planning::{ExistingTicket, IGNORE_ANNOTATION, Plan, PlanningPolicy, plan, rolled_back_tags, withdraw},
     },
     lock::Lock,
     registry::{Resolver, gather},
@@ -77,6 +90,7 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
             "an object without a name, namespace or uid is left out of the scan"
         );
     }
+    let tickets = by_workload(&ctx.stores.tickets);
     let mut policies: Vec<Arc<PatchPolicy>> = ctx.policies.state();
     policies.sort_by_key(|p| p.name_any());
     let mut valid: Vec<(Arc<PatchPolicy>, ValidPolicy)> = Vec::new();
@@ -126,10 +140,10 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
         let Some(p) = *governor else { continue };
         governed.insert(workload.key.clone(), p);
         let policy = (names[p].clone(), valid[p].0.metadata.generation);
-        let fresh = state
-            .evaluated
-            .get(&workload.key)
-            .is_some_and(|e| e.complete && e.fingerprint == workload.fingerprint() && e.policy == policy);
+        let open = open_names(tickets.get(&workload.key).map_or(&[][..], Vec::as_slice));
+        let fresh = state.evaluated.get(&workload.key).is_some_and(|e| {
+            e.complete && e.fingerprint == workload.fingerprint() && e.policy == policy && e.tickets == open
+        });
         if full.contains(&p) || !fresh {
             todo.entry(p).or_default().push(workload);
         }
@@ -154,6 +168,8 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
             policy,
             compiled,
             workloads,
+            &tickets,
+            &invalid,
             now,
             &mut outcome,
         )
@@ -163,6 +179,7 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
     // 6. clean up
     let removed = delete_stale(ctx, state, &governed, &invalid, &now.time).await;
     outcome.failures.extend(removed);
+    withdraw_orphans(ctx, &snapshot, &governed, &invalid, &tickets, now, &mut outcome).await;
     state.evaluated.retain(|key, _| governed.contains_key(key));
 
     // 7. publish
@@ -225,10 +242,18 @@ async fn evaluate_policy(
     policy: &PatchPolicy,
     compiled: &ValidPolicy,
     workloads: &[&WorkloadSnapshot],
+    tickets: &HashMap<WorkloadKey, Vec<ExistingTicket>>,
+    invalid: &BTreeSet<String>,
     now: &Now,
     outcome: &mut ScanOutcome,
 ) {
     let name = policy.name_any();
+    let planning = PlanningPolicy {
+        name: &name,
+        mode: policy.spec.mode,
+        window: policy.spec.window_ref.as_deref(),
+        can_rebuild: policy.spec.base_images.as_ref().is_some_and(|b| b.rebuild.is_some()),
+    };
     let (baselines, unresolved) = baselines::resolve(&ctx.client, &name, policy.spec.runtime.as_ref(), snapshot).await;
     // A baseline that could not be read this time (not one that is
     // missing) leaves the evaluations incomplete: the retry does them again.
@@ -236,12 +261,14 @@ async fn evaluate_policy(
     outcome.failures.extend(unresolved);
     let images: Vec<String> = workloads
         .iter()
+        .filter(|w| w.opt_out != Some(OptOut::Ignored))
         .flat_map(|w| w.template.iter().map(|c| c.image.to_string()))
         .collect();
-    // Not wired yet: rolled-back tags come from ChangeTicket history
-    // (`core::planning::rolled_back_tags`), and no tickets exist until the
-    // change layer is built, so selection passes over none.
-    let rolled_back = HashMap::new();
+    // Tags a change of this policy was rolled back from are never proposed
+    // again under it (rollbacks come with the change executor; the
+    // tickets say which).
+    let mine: Vec<ExistingTicket> = of_policy(tickets, &name).cloned().collect();
+    let rolled_back = rolled_back_tags(&mine);
     let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now.at).await;
     let mut evaluator = Evaluator::new(EvaluationContext {
         rules: &compiled.rules,
@@ -254,8 +281,52 @@ async fn evaluate_policy(
     });
     for workload in workloads {
         outcome.evaluated += 1;
-        let findings = evaluator.evaluate(&workload.template, &workload.pods);
-        let status = report_status(&findings);
+        let existing = tickets.get(&workload.key).map_or(&[][..], Vec::as_slice);
+        let workload_ref = WorkloadRef {
+            kind: workload.key.kind,
+            name: workload.key.name.clone(),
+        };
+        // A waiting ticket of a policy that is only invalid holds the
+        // workload's planning: refit does not act on an invalid policy's
+        // tickets, nor around them.
+        let held = existing
+            .iter()
+            .find(|t| t.phase.is_waiting() && invalid.contains(&t.spec.policy));
+        let (mut status, plan) = if workload.opt_out == Some(OptOut::Ignored) {
+            let ended = withdraw(
+                existing,
+                &format!("the workload is ignored ({IGNORE_ANNOTATION}: \"true\"): refit does not check it"),
+            );
+            (
+                DriftReportStatus::default(),
+                Plan {
+                    end: ended,
+                    ..Plan::default()
+                },
+            )
+        } else {
+            let findings = evaluator.evaluate(&workload.template, &workload.pods);
+            let plan = match held {
+                Some(ticket) => Plan {
+                    notes: vec![format!(
+                        "ticket {} of policy {}, which is invalid, holds planning",
+                        ticket.name, ticket.spec.policy
+                    )],
+                    ..Plan::default()
+                },
+                None => plan(
+                    &workload_ref,
+                    &findings,
+                    &planning,
+                    workload.opt_out == Some(OptOut::Pinned),
+                    existing,
+                ),
+            };
+            (report_status(&findings), plan)
+        };
+        let open = carry_out(ctx, &workload.key, &plan, existing, now, outcome).await;
+        status.opt_out = workload.opt_out;
+        link(&mut status, &open);
         let desired = DesiredReport {
             workload: workload.key.clone(),
             uid: workload.uid.clone(),
@@ -312,6 +383,7 @@ async fn evaluate_policy(
                 fingerprint: workload.fingerprint(),
                 policy: (name.clone(), policy.metadata.generation),
                 status,
+                tickets: open_names(&open),
                 complete,
             },
         );
@@ -336,11 +408,12 @@ fn summarize(
             .iter()
             .filter(|(_, governor)| **governor == p)
             .map(|(key, _)| key);
-        let (mut outdated, mut drifted) = (0, 0);
+        let (mut outdated, mut drifted, mut open_tickets) = (0, 0, 0usize);
         for key in mine {
             if let Some(evaluated) = state.evaluated.get(key) {
                 outdated += i32::from(evaluated.status.outdated > 0);
                 drifted += i32::from(evaluated.status.drifted > 0);
+                open_tickets += evaluated.tickets.len();
             }
         }
         let last_scan = if full.contains(&p) {
@@ -362,6 +435,7 @@ fn summarize(
                 matched: i32::try_from(governance.governed[p]).unwrap_or(i32::MAX),
                 outdated,
                 drifted,
+                open_tickets: i32::try_from(open_tickets).unwrap_or(i32::MAX),
                 last_scan,
                 overlaps,
             },
@@ -387,4 +461,5 @@ fn record_metrics(ctx: &Context, state: &ScanState, governed: usize) {
     ctx.metrics
         .governed_workloads
         .set(i64::try_from(governed).unwrap_or(i64::MAX));
+    count_tickets(ctx);
 }
