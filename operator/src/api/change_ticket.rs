@@ -52,7 +52,7 @@ use super::{NAME_PATTERN, conditions::conditions_schema, workload::WorkloadRef};
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new(SPEC_IMMUTABLE_RULE).message("spec is immutable except spec.approval: create a new ChangeTicket instead"))]
-#[x_kube(validation = Rule::new("!has(oldSelf.approval) || has(self.approval)").message("spec.approval cannot be removed once given; set rejected: true to withdraw it").field_path(".approval"))]
+#[x_kube(validation = Rule::new("!has(oldSelf.approval) || has(self.approval)").message("spec.approval cannot be removed once given; set approved: false to withdraw it").field_path(".approval"))]
 pub struct ChangeTicketSpec {
     /// The workload that changes (same namespace). For a `Rebuild`, the
     /// workload whose image is rebuilt; the workload itself is not touched.
@@ -142,17 +142,18 @@ pub struct ContainerChange {
     pub reason: ChangeReason,
 }
 
-/// A decision on a ticket: exactly one of `approved` or `rejected`.
+/// A decision on a ticket: `approved: true` lets the change go ahead;
+/// `approved: false` rejects it (and so does `rejected: true`, kept for
+/// clarity in manifests). Who decided and why are recorded in the history.
 #[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("!(self.approved && self.rejected)").message("an approval cannot be both approved and rejected"))]
-#[x_kube(validation = Rule::new("self.approved || self.rejected").message("an approval must set approved or rejected"))]
+#[x_kube(validation = Rule::new("!(self.approved && has(self.rejected) && self.rejected)").message("an approval cannot be both approved and rejected: set approved: false to reject"))]
 pub struct Approval {
-    /// The change may go ahead in the next open window.
-    #[serde(default)]
+    /// `true`: the change may go ahead in the next open window. `false`:
+    /// the change must not happen; the ticket ends as `Rejected`.
     pub approved: bool,
-    /// The change must not happen; the ticket ends as `Rejected`.
-    #[serde(default)]
+    /// Another way to say `approved: false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rejected: bool,
     /// Who decided: a user name, or `policy/<name>` in `Auto` mode.
     #[schemars(length(min = 1, max = 253))]
@@ -161,6 +162,13 @@ pub struct Approval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub reason: Option<String>,
+}
+
+impl Approval {
+    /// Whether the decision lets the change go ahead.
+    pub fn approves(&self) -> bool {
+        self.approved && !self.rejected
+    }
 }
 
 /// Where a ticket is in its life.

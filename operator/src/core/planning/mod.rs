@@ -68,7 +68,7 @@ impl ExistingTicket {
         self.spec
             .approval
             .as_ref()
-            .is_some_and(|a| a.approved && a.by.starts_with(AUTO_APPROVER_PREFIX))
+            .is_some_and(|a| a.approves() && a.by.starts_with(AUTO_APPROVER_PREFIX))
     }
 
     /// Who approved it, if a person did.
@@ -76,7 +76,7 @@ impl ExistingTicket {
         self.spec
             .approval
             .as_ref()
-            .filter(|a| a.approved && !a.by.starts_with(AUTO_APPROVER_PREFIX))
+            .filter(|a| a.approves() && !a.by.starts_with(AUTO_APPROVER_PREFIX))
             .map(|a| a.by.clone())
     }
 }

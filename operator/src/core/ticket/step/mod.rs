@@ -197,7 +197,7 @@ pub fn next_step(
                 .to_owned(),
         ));
     }
-    if let Some(approval) = ticket.approval.filter(|a| a.rejected) {
+    if let Some(approval) = ticket.approval.filter(|a| !a.approves()) {
         return Step::Move(Move {
             to: TicketPhase::Rejected,
             actor: approval.by.clone(),
@@ -243,7 +243,7 @@ pub fn next_step(
             ));
         }
     };
-    let approved = ticket.approval.filter(|a| a.approved);
+    let approved = ticket.approval.filter(|a| a.approves());
     if ticket.phase != TicketPhase::Scheduled {
         if let Some(approval) = approved {
             return Step::Move(approve(approval));

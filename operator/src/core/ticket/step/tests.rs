@@ -46,10 +46,12 @@ fn ticket(phase: TicketPhase, approval: Option<&Approval>) -> TicketFacts<'_> {
     }
 }
 
+/// Jana's decision, as `kubectl patch` writes it: `approved: true` or
+/// `approved: false`.
 fn jana(approved: bool) -> Approval {
     Approval {
         approved,
-        rejected: !approved,
+        rejected: false,
         by: "jana".into(),
         reason: Some("CAB 2026-12-03".into()),
     }
