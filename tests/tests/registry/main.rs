@@ -94,6 +94,7 @@ fn evaluate_one(
             registry: facts,
             nodes: &HashMap::new(),
             rolled_back: &HashMap::new(),
+            first_seen: None,
             now: now(),
         },
     )
@@ -275,7 +276,15 @@ async fn a_pod_running_a_platform_manifest_runs_the_tags_index() {
         })
         .collect();
     let rules = minor_rules();
-    let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
+    let facts = gather(
+        &resolver,
+        std::slice::from_ref(&image),
+        &rules,
+        &HashMap::new(),
+        now(),
+        None,
+    )
+    .await;
     let findings = evaluate_one("app", image.clone(), &pods, &rules, &facts, true);
     assert_eq!(
         findings.containers[0].verdict.state,
@@ -312,7 +321,7 @@ async fn a_scan_of_fifty_workloads_on_three_repositories_costs_three_tag_lists()
     let rules = minor_rules();
     let count = |kind| resolver.stats().count(&registry.addr, kind);
 
-    let facts = gather(&resolver, &images, &rules, &HashMap::new(), now()).await;
+    let facts = gather(&resolver, &images, &rules, &HashMap::new(), now(), None).await;
     assert_eq!(
         count(RequestKind::TagList),
         3,
@@ -333,7 +342,7 @@ async fn a_scan_of_fifty_workloads_on_three_repositories_costs_three_tag_lists()
 
     // A second scan within the tag list's TTL: no tag list; every tag is
     // asked again with one HEAD (digestTtl 0s), and nothing is downloaded.
-    gather(&resolver, &images, &rules, &HashMap::new(), now()).await;
+    gather(&resolver, &images, &rules, &HashMap::new(), now(), None).await;
     assert_eq!(count(RequestKind::TagList), 3);
     assert_eq!(count(RequestKind::ManifestHead), 18);
     assert_eq!(count(RequestKind::ManifestGet), 9, "unchanged tags cost no GET");
@@ -360,7 +369,15 @@ async fn an_unreachable_registry_makes_findings_unknown_never_up_to_date() {
     let resolver = remote_resolver(&settings, DockerConfig::default());
     let image = format!("{host}/team/web:1.4.0");
     let rules = minor_rules();
-    let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
+    let facts = gather(
+        &resolver,
+        std::slice::from_ref(&image),
+        &rules,
+        &HashMap::new(),
+        now(),
+        None,
+    )
+    .await;
     let findings = evaluate_one("web", image, &[], &rules, &facts, true);
     let web = &findings.containers[0];
     assert_eq!(web.verdict.state, FindingState::Unknown);
@@ -583,7 +600,15 @@ async fn evaluate_at_1_0_0_under_soak(
     let rules = ImageRules::compile(&spec).expect("rules");
     let resolver = remote_resolver(&settings_for(&[&registry.addr]), DockerConfig::default());
     let image = format!("{}/{repository}:1.0.0", registry.addr);
-    let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
+    let facts = gather(
+        &resolver,
+        std::slice::from_ref(&image),
+        &rules,
+        &HashMap::new(),
+        now(),
+        None,
+    )
+    .await;
     (evaluate_one(name, image, &[], &rules, &facts, false), resolver)
 }
 

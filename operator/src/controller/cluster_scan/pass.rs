@@ -8,7 +8,9 @@
 //!    any whose inputs or policy changed since their last evaluation);
 //! 4. gather: per policy, one registry pass for the distinct repositories
 //!    of its workloads (the resolver's caches and single-flight make a
-//!    repository shared by several policies cost one request);
+//!    repository shared by several policies cost one request), keeping the
+//!    policy's records of first sightings for `minAge` ([`first_seen`]:
+//!    pruned only when the scan covers the whole policy);
 //! 5. evaluate (`core::drift::Evaluator`) and write each DriftReport only
 //!    when its content changed, with an Event for each container that
 //!    became outdated or drifted;
@@ -33,6 +35,7 @@ use super::{
     Evaluated, ScanState, Trigger, baselines,
     cleanup::delete_stale,
     findings::{notices, ready_message, reference},
+    first_seen,
     outcome::ScanOutcome,
 };
 use crate::{
@@ -152,6 +155,7 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
             &resolver,
             &snapshot,
             policy,
+            full.contains(p),
             compiled,
             workloads,
             now,
@@ -159,6 +163,10 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
         )
         .await;
     }
+    for p in full.iter().filter(|p| !todo.contains_key(p)) {
+        first_seen::nothing_used(&mut state.first_seen, &valid[*p].0);
+    }
+    state.first_seen.retain(|name, _| names.contains(name));
 
     // 6. clean up
     let removed = delete_stale(ctx, state, &governed, &invalid, &now.time).await;
@@ -223,6 +231,7 @@ async fn evaluate_policy(
     resolver: &Resolver,
     snapshot: &ClusterSnapshot,
     policy: &PatchPolicy,
+    full: bool,
     compiled: &ValidPolicy,
     workloads: &[&WorkloadSnapshot],
     now: &Now,
@@ -242,7 +251,16 @@ async fn evaluate_policy(
     // (`core::planning::rolled_back_tags`), and no tickets exist until the
     // change layer is built, so selection passes over none.
     let rolled_back = HashMap::new();
-    let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now.at).await;
+    let mut first_seen = first_seen::begin(&mut state.first_seen, policy);
+    let facts = gather(
+        resolver,
+        &images,
+        &compiled.rules,
+        &rolled_back,
+        now.at,
+        Some(&mut first_seen),
+    )
+    .await;
     let mut evaluator = Evaluator::new(EvaluationContext {
         rules: &compiled.rules,
         check_base_images: compiled.check_base_images,
@@ -250,6 +268,7 @@ async fn evaluate_policy(
         registry: &facts,
         nodes: &snapshot.nodes,
         rolled_back: &rolled_back,
+        first_seen: Some(first_seen.records()),
         now: now.at,
     });
     for workload in workloads {
@@ -316,6 +335,8 @@ async fn evaluate_policy(
             },
         );
     }
+    // Pruned only when every workload of the policy was evaluated.
+    first_seen::end(&mut state.first_seen, policy, first_seen, full);
 }
 
 #[allow(clippy::too_many_arguments, reason = "one call site; the scan's parts, named")]
@@ -364,6 +385,7 @@ fn summarize(
                 drifted,
                 last_scan,
                 overlaps,
+                first_seen: first_seen::published(&state.first_seen, name),
             },
         );
     }
