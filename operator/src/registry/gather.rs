@@ -187,7 +187,8 @@ struct Choosing<'a> {
 /// Selects the candidate of one image, reading the build times of the
 /// newest candidates of unknown age, at most [`AGE_ROUNDS`] times. The
 /// final walk records first sightings when `may_record` (and the walk runs
-/// again if it did). Returns the candidate and how many tags it recorded.
+/// again if it did), and what it judged is marked as looked at. Returns the
+/// candidate and how many tags it recorded.
 async fn choose(
     resolver: &Resolver,
     choosing: &Choosing<'_>,
@@ -213,9 +214,6 @@ async fn choose(
             rolled_back,
             sightings,
         );
-        if let Some(records) = first_seen.as_deref_mut() {
-            records.looked_at(name, selection.soak_judged.iter().copied());
-        }
         if !selection.unknown_ages.is_empty() && rounds < AGE_ROUNDS {
             let unknown_ages: BTreeSet<(String, String, String)> = selection
                 .unknown_ages
@@ -245,6 +243,12 @@ async fn choose(
                 recorded += made;
                 continue;
             }
+        }
+        // What the final walk judged is what evaluation judges: the records
+        // a full scan keeps. (Earlier walks, with fewer build times known,
+        // judge more.)
+        if let Some(records) = first_seen.as_deref_mut() {
+            records.looked_at(name, selection.soak_judged.iter().copied());
         }
         return (selection.candidate().map(str::to_owned), recorded);
     }

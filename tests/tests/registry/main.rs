@@ -24,6 +24,7 @@ use refit::{
         },
         policy::ImageRules,
         reference::Digest,
+        soak::{FirstSeen, FirstSeenScan},
     },
     registry::{
         Resolver,
@@ -646,6 +647,153 @@ async fn min_age_reads_build_times_only_for_the_newest_candidates() {
     // 1.0.0 (in use), then 1.3.0, 1.2.0, 1.1.0 for their build times: 1.1.0
     // is never needed, so at most four HEADs.
     assert!(resolver.stats().count(&registry.addr, RequestKind::ManifestHead) <= 4);
+}
+
+/// Gathers and evaluates `image` under `rules` as the operator does, with
+/// the policy's records of first sightings, at `at`; returns the findings
+/// and the records after a full scan.
+async fn operator_scan(
+    resolver: &Resolver,
+    image: &str,
+    rules: &ImageRules,
+    records: FirstSeen,
+    at: chrono::DateTime<Utc>,
+) -> (refit::core::drift::WorkloadFindings, FirstSeen) {
+    let mut scan = FirstSeenScan::new(records);
+    let images = [image.to_owned()];
+    let facts = gather(resolver, &images, rules, &HashMap::new(), at, Some(&mut scan)).await;
+    let findings = evaluate(
+        &[TemplateContainer {
+            name: "web".into(),
+            image: image.into(),
+            init: false,
+        }],
+        &[],
+        &EvaluationContext {
+            rules,
+            check_base_images: false,
+            baselines: &RuntimeBaselines::default(),
+            registry: &facts,
+            nodes: &HashMap::new(),
+            rolled_back: &HashMap::new(),
+            first_seen: Some(scan.records()),
+            now: at,
+        },
+    );
+    (findings, scan.finish(true))
+}
+
+#[tokio::test]
+async fn an_epoch_dated_tag_pushed_now_is_not_the_candidate_under_a_soak_time() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let pusher = Pusher::new(&registry.addr);
+    // A ko or apko pipeline: real build dates until 1.26, then
+    // reproducible builds that write the epoch.
+    pusher
+        .image(
+            "team/web",
+            "1.25.3",
+            &ImageSpec::new("web 1.25.3").created("2026-01-12T09:00:00Z"),
+        )
+        .await;
+    pusher
+        .image(
+            "team/web",
+            "1.25.4",
+            &ImageSpec::new("web 1.25.4").created("2026-06-02T14:30:00Z"),
+        )
+        .await;
+    let spec =
+        serde_json::from_value(serde_json::json!({"images": [{"match": "**", "update": "minor", "minAge": "3d"}]}))
+            .expect("spec");
+    let rules = ImageRules::compile(&spec).expect("rules");
+    let image = format!("{}/team/web:1.25.3", registry.addr);
+    let repository = format!("{}/team/web", registry.addr);
+    let candidate = |findings: &refit::core::drift::WorkloadFindings| {
+        let verdict = &findings.containers[0].verdict;
+        (
+            verdict.candidate.as_ref().and_then(|c| c.tag().map(str::to_owned)),
+            verdict.reason.to_string(),
+        )
+    };
+
+    // Ten days ago refit first listed the repository: 1.25.4 was there and
+    // soaks from its build time.
+    let first = now() - chrono::Duration::days(10);
+    let (findings, records) = operator_scan(
+        &resolver_with_short_ttl(&registry.addr),
+        &image,
+        &rules,
+        FirstSeen::default(),
+        first,
+    )
+    .await;
+    assert_eq!(
+        candidate(&findings).0.as_deref(),
+        Some("1.25.4"),
+        "{}",
+        candidate(&findings).1
+    );
+    let web = records.repository(&repository).expect("listed");
+    assert_eq!(web.listed, first);
+    assert_eq!(web.tag("1.25.4"), Some(first), "present at the first listing");
+
+    // Now 1.26.0 is pushed, built reproducibly.
+    pusher
+        .image(
+            "team/web",
+            "1.26.0",
+            &ImageSpec::new("web 1.26.0").created("1970-01-01T00:00:00Z"),
+        )
+        .await;
+    let (findings, records) =
+        operator_scan(&resolver_with_short_ttl(&registry.addr), &image, &rules, records, now()).await;
+    let (tag, reason) = candidate(&findings);
+    assert_eq!(tag.as_deref(), Some("1.25.4"), "{reason}");
+    // Too young whenever it was built, so its build time is not even read.
+    assert!(
+        reason.contains("passed over 1.26.0 (first seen just now, minAge 3d)"),
+        "{reason}"
+    );
+    let web = records.repository(&repository).expect("listed");
+    assert_eq!(web.tag("1.26.0"), Some(now()));
+    assert_eq!(web.tag("1.25.4"), Some(first), "still looked at, so kept");
+
+    // refit scan, which keeps no records, says why it passes 1.26.0 over.
+    let resolver = resolver_with_short_ttl(&registry.addr);
+    let facts = gather(
+        &resolver,
+        std::slice::from_ref(&image),
+        &rules,
+        &HashMap::new(),
+        now(),
+        None,
+    )
+    .await;
+    let findings = evaluate_one("web", image.clone(), &[], &rules, &facts, false);
+    let (tag, reason) = candidate(&findings);
+    assert_eq!(tag.as_deref(), Some("1.25.4"), "{reason}");
+    assert!(
+        reason.contains(
+            "passed over 1.26.0 (build time 1970-01-01T00:00:00Z is not a real build date, as reproducible builds \
+             write; refit scan keeps no record of when it first saw a tag, so it counts as too young)"
+        ),
+        "{reason}"
+    );
+
+    // Four days after refit first saw it, 1.26.0 has soaked.
+    let later = now() + chrono::Duration::days(4);
+    let (findings, records) =
+        operator_scan(&resolver_with_short_ttl(&registry.addr), &image, &rules, records, later).await;
+    assert_eq!(
+        candidate(&findings).0.as_deref(),
+        Some("1.26.0"),
+        "{}",
+        candidate(&findings).1
+    );
+    let web = records.repository(&repository).expect("listed");
+    assert_eq!(web.tag("1.26.0"), Some(now()), "the record did not move");
+    assert_eq!(web.tag("1.25.4"), None, "no longer looked at: pruned");
 }
 
 /// Whether skopeo is installed and works; outside CI a test without it
