@@ -996,6 +996,72 @@ async fn refit_scan_checks_manifests_against_the_real_registry() {
 }
 
 #[tokio::test]
+async fn refit_scan_counts_an_epoch_dated_tag_as_too_young_and_names_the_date() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let pusher = Pusher::new(&registry.addr);
+    pusher
+        .image(
+            "team/web",
+            "1.3.2",
+            &ImageSpec::new("web 1.3.2").created("2026-09-01T00:00:00Z"),
+        )
+        .await;
+    // Built with ko: the config says 1970.
+    pusher
+        .image(
+            "team/web",
+            "1.4.0",
+            &ImageSpec::new("web 1.4.0").created("1970-01-01T00:00:00Z"),
+        )
+        .await;
+    let scratch = Scratch::new("scan-soak");
+    let manifest = scratch.0.join("web.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: team}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {}/team/web:1.3.2\n",
+            registry.addr
+        ),
+    )
+    .expect("manifest");
+    let policy = scratch.0.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: refit.dev/v1alpha1\nkind: PatchPolicy\nmetadata: {name: web}\nspec:\n  images:\n    - match: \"**\"\n      update: minor\n      minAge: 3d\n",
+    )
+    .expect("policy");
+    let config = scratch.0.join("refit.yaml");
+    std::fs::write(
+        &config,
+        format!("registries:\n  - host: {}\n    insecure: true\n", registry.addr),
+    )
+    .expect("config");
+    let (code, stdout, stderr) = refit_tests::run_refit(&[
+        "scan",
+        manifest.to_str().expect("utf-8"),
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "--registry-config",
+        config.to_str().expect("utf-8"),
+        "--output",
+        "json",
+        "--fail-on",
+        "outdated",
+    ]);
+    assert_eq!(code, 0, "nothing to move to yet: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let container = &report["workloads"][0]["containers"][0];
+    assert_eq!(container["state"], "UpToDate");
+    assert_eq!(container["candidate"], serde_json::Value::Null);
+    assert_eq!(
+        container["reason"],
+        "no newer tag allowed for 1.3.2; passed over 1.4.0 (build time 1970-01-01T00:00:00Z is not a real build \
+         date, as reproducible builds write; refit scan keeps no record of when it first saw a tag, so it counts \
+         as too young)"
+    );
+}
+
+#[tokio::test]
 async fn min_age_keeps_reading_build_times_past_many_young_candidates() {
     let Some(registry) = TestRegistry::start() else { return };
     let (findings, _) = evaluate_at_1_0_0_under_soak(

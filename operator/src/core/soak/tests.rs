@@ -43,8 +43,9 @@ fn days_ago(days: i64) -> DateTime<Utc> {
 }
 
 /// The build dates reproducible builders write: ko, apko, rules_oci and
-/// Nix write the epoch (Nix one second after it, as does Jib), Go's zero
-/// time is what a builder that never set one leaves.
+/// Jib write the epoch, Nix one second after it, some builders the zip
+/// epoch (1980), and Go's zero time is what one that never set a date
+/// leaves.
 const FIXED_BUILD_DATES: [&str; 4] = [
     "1970-01-01T00:00:00Z",
     "1970-01-01T00:00:01Z",
