@@ -547,7 +547,17 @@ pub struct FirstSeenRepository {
     /// time. Only tags version selection still looks at are kept; a tag
     /// without an entry counts as first seen now.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "instants_by_tag_schema")]
     pub tags: BTreeMap<String, Time>,
+}
+
+/// A map of tag to instant, without the description of Go's `time.Time`
+/// that k8s-openapi gives every `Time` (it would show in `kubectl explain`).
+fn instants_by_tag_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "additionalProperties": {"type": "string", "format": "date-time"},
+    })
 }
 
 /// Another policy that matches some of the same workloads.

@@ -5,10 +5,11 @@
 //! candidates a `minAge` must judge, newest first.
 //!
 //! In the operator, gathering also keeps the policy's records of when tags
-//! were first seen ([`FirstSeenScan`]): each repository's first listing,
-//! and a record for each tag a selection walk judged without one. Records
-//! are made in one pass before the selections that choose candidates, so
-//! those selections, and evaluation after them, all read the same records.
+//! were first seen ([`FirstSeenScan`]): each repository's first listing
+//! (for repositories a `minAge` rule governs), and a record for each tag
+//! an image's final selection walk judged without one. When any record was
+//! made, every image is chosen again, so the candidates resolved here and
+//! evaluation after them read the same records.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -179,6 +180,7 @@ struct Choosing<'a> {
     tags: &'a [String],
     /// Its repository's tags rolled back earlier.
     rolled_back: Option<&'a RolledBackTags>,
+    /// When the scan runs.
     now: DateTime<Utc>,
     /// Whether first sightings may be recorded (by the final walk).
     may_record: bool,
