@@ -32,6 +32,7 @@ use refit::{
         policy::{CompiledRule, ImageRules},
         reference::Digest,
         selection::{RolledBackTags, select},
+        soak::Sightings,
         version::{TagIndex, TagInfo, TagVersion},
     },
 };
@@ -209,7 +210,7 @@ fn resolve_digests(registry: &mut RegistryFacts, rules: &ImageRules, workloads: 
         let rule = rules.rule_for(repository).expect("every repository is governed");
         let facts = registry.repository(repository).expect("tags known");
         let index = facts.tags.as_ref().and_then(|t| t.as_ref().ok()).expect("tags known");
-        let selection = select(tag, rule, index, now(), &RolledBackTags::new());
+        let selection = select(tag, rule, index, now(), &RolledBackTags::new(), Sightings::NotKept);
         if let Some(candidate) = selection.candidate() {
             wanted.push((repository.to_owned(), candidate.to_owned()));
         }
@@ -247,6 +248,7 @@ fn bench(c: &mut Criterion) {
             registry: &scenario.registry,
             nodes: &nodes,
             rolled_back: &rolled_back,
+            first_seen: None,
             now: now(),
         };
         group.throughput(Throughput::Elements(CONTAINERS as u64));
@@ -283,7 +285,11 @@ fn bench(c: &mut Criterion) {
                 let none = RolledBackTags::new();
                 let mut found = 0usize;
                 for (index, tag, rule) in &selections {
-                    found += usize::from(select(tag, rule, index, now(), &none).candidate().is_some());
+                    found += usize::from(
+                        select(tag, rule, index, now(), &none, Sightings::NotKept)
+                            .candidate()
+                            .is_some(),
+                    );
                 }
                 black_box(found)
             })

@@ -7,6 +7,8 @@
 //! by the policy itself. Changes start only inside the referenced
 //! `ChangeWindow`.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -248,8 +250,14 @@ pub struct ImageRule {
     #[serde(default)]
     pub allow_prerelease: bool,
 
-    /// Soak time: a candidate must have been built at least this long ago,
-    /// e.g. `3d`. A candidate whose age cannot be read counts as too young.
+    /// Soak time: how long a candidate must have existed before it is
+    /// proposed, e.g. `3d`. The operator counts it from the later of the
+    /// image's build time and when refit first saw the tag
+    /// (`status.firstSeen`); a tag that was already there when refit first
+    /// listed the repository counts from its build time. A build time
+    /// before 2000 or in the future is not real (reproducible builds write
+    /// 1970-01-01) and is ignored. A candidate whose soak cannot be told
+    /// counts as too young.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32), pattern(DURATION_PATTERN))]
     pub min_age: Option<String>,
@@ -503,6 +511,15 @@ pub struct PatchPolicyStatus {
     /// Other policies that also match some of this policy's workloads.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overlaps: Vec<PolicyOverlap>,
+    /// For `minAge`: when refit first listed each repository an image rule
+    /// with `minAge` governs, and first saw the tags whose soak it judged,
+    /// sorted by repository. A build time is not always real: reproducible
+    /// builds write 1970-01-01 or another fixed date, so refit counts a
+    /// soak from the later of a real build time and the tag's first
+    /// sighting. Kept here so that a restart does not restart soaks.
+    /// Written by refit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_seen: Vec<FirstSeenRepository>,
     /// The generation of the spec these status fields describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
@@ -512,6 +529,35 @@ pub struct PatchPolicyStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
+}
+
+/// When refit first saw one repository's tags, for `minAge`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FirstSeenRepository {
+    /// The normalized repository, e.g. `docker.io/library/nginx`.
+    pub repository: String,
+    /// When refit first listed the repository's tags. A tag first seen at
+    /// this instant was there before refit looked: it soaks from its build
+    /// time, or from this instant when the build time is not real (before
+    /// 2000 or in the future).
+    pub first_listed: Time,
+    /// Tag → when refit first saw it. A tag first seen after the first
+    /// listing soaks from the later of this instant and its real build
+    /// time. Only tags version selection still looks at are kept; a tag
+    /// without an entry counts as first seen now.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "instants_by_tag_schema")]
+    pub tags: BTreeMap<String, Time>,
+}
+
+/// A map of tag to instant, without the description of Go's `time.Time`
+/// that k8s-openapi gives every `Time` (it would show in `kubectl explain`).
+fn instants_by_tag_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "additionalProperties": {"type": "string", "format": "date-time"},
+    })
 }
 
 /// Another policy that matches some of the same workloads.

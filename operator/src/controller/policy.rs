@@ -24,7 +24,11 @@ use super::{
     validate::{ValidPolicy, message, validate},
 };
 use crate::{
-    api::{PatchPolicy, PatchPolicyStatus, conditions::reasons, patch_policy::PolicyOverlap},
+    api::{
+        PatchPolicy, PatchPolicyStatus,
+        conditions::reasons,
+        patch_policy::{FirstSeenRepository, PolicyOverlap},
+    },
     cluster::{events::Notice, status::apply_status, time},
     core::{duration, policy::SpecError},
     lock::Lock,
@@ -53,6 +57,9 @@ pub struct PolicySummary {
     pub last_scan: Option<Time>,
     /// Other policies matching some of the same workloads.
     pub overlaps: Vec<PolicyOverlap>,
+    /// The scanner's records of first sightings (for `minAge`); `None`
+    /// until it has them, and the status keeps the ones it shows.
+    pub first_seen: Option<Vec<FirstSeenRepository>>,
 }
 
 /// Reconciles one PatchPolicy.
@@ -185,8 +192,14 @@ pub fn desired_status(
     };
     let condition = conditions::ready(&previous.conditions, ready, reason, text, generation, now);
     let last_scan = summary.and_then(|s| s.last_scan.clone()).or(previous.last_scan);
+    // Records of first sightings outlive an invalid spec and a restart:
+    // losing them would restart every soak.
+    let first_seen = summary
+        .and_then(|s| s.first_seen.clone())
+        .unwrap_or(previous.first_seen);
     let mut status = PatchPolicyStatus {
         last_scan,
+        first_seen,
         observed_generation: generation,
         conditions: vec![condition],
         ..PatchPolicyStatus::default()
@@ -252,6 +265,7 @@ mod tests {
                 workloads: 1,
                 governed_here: 1,
             }],
+            first_seen: None,
         };
         let status = desired_status(&valid, &validate(&valid.spec), Some(&summary), at(10));
         assert_eq!((status.matched_workloads, status.outdated_workloads), (2, 1));
@@ -261,5 +275,33 @@ mod tests {
             status.conditions[0].message,
             "the spec is valid; governed workloads are scanned every 30m"
         );
+    }
+
+    #[test]
+    fn first_sightings_the_status_shows_stay_until_the_scanner_has_its_own() {
+        let mut valid = policy(serde_json::json!({"images": [{"match": "nginx", "minAge": "3d"}]}));
+        let shown = vec![FirstSeenRepository {
+            repository: "docker.io/library/nginx".into(),
+            first_listed: at(100),
+            tags: [("1.31.4-alpine".to_owned(), at(200))].into(),
+        }];
+        valid.status = Some(PatchPolicyStatus {
+            first_seen: shown.clone(),
+            ..PatchPolicyStatus::default()
+        });
+        // After a start, before the first scan: no summary.
+        let status = desired_status(&valid, &validate(&valid.spec), None, at(300));
+        assert_eq!(status.first_seen, shown);
+        // A summary without records (the scanner has none for it) keeps them too.
+        let counts_only = PolicySummary::default();
+        let status = desired_status(&valid, &validate(&valid.spec), Some(&counts_only), at(300));
+        assert_eq!(status.first_seen, shown);
+        // The scanner's records replace them, pruned ones included.
+        let scanned = PolicySummary {
+            first_seen: Some(vec![]),
+            ..PolicySummary::default()
+        };
+        let status = desired_status(&valid, &validate(&valid.spec), Some(&scanned), at(300));
+        assert_eq!(status.first_seen, vec![]);
     }
 }

@@ -18,6 +18,7 @@ pub mod planning;
 pub mod policy;
 pub mod reference;
 pub mod selection;
+pub mod soak;
 pub mod ticket;
 pub mod version;
 pub mod window;

@@ -19,8 +19,9 @@
 //!    hold ([`super::constraint`]: the first three numbers and the
 //!    pre-release are checked, the variant never is; `2.0.0-rc.1` is below
 //!    `2.0.0`).
-//! 6. With `minAge`, a candidate built less than that long ago is passed
-//!    over, and so is one whose build time is unknown.
+//! 6. With `minAge`, a candidate that has not soaked that long is passed
+//!    over, and so is one whose soak cannot be told ([`super::soak`]: from
+//!    a plausible build time, or from when refit first saw the tag).
 //! 7. A candidate rolled back earlier is passed over.
 //! 8. Of what remains, the newest wins.
 //!
@@ -33,6 +34,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     policy::CompiledRule,
+    soak::{self, Sightings, Soak, SoakStart},
     version::{IndexedTag, TagIndex, TagVersion},
 };
 use crate::api::patch_policy::UpdateStrategy;
@@ -61,6 +63,10 @@ pub struct Selection<'a> {
     /// time is unknown, newest first (at most [`UNKNOWN_AGES_LISTED`]): what
     /// the registry layer reads next when a `minAge` must be judged.
     pub unknown_ages: Vec<&'a str>,
+    /// Tags whose soak was judged, newest first (the candidate last, if it
+    /// was judged): what the operator records first sightings of and keeps
+    /// records for ([`soak::FirstSeenScan`]).
+    pub soak_judged: Vec<&'a str>,
     /// Newer tags of the family outside the update level, and the newest.
     pub beyond_level: Option<(usize, &'a str)>,
     /// Tags not comparable with the current one (other families, or not
@@ -108,15 +114,23 @@ pub enum PassReason {
     Ignored,
     /// The `constraint` excludes it.
     OutsideConstraint,
-    /// Built less than `minAge` ago.
+    /// Soaked less than `minAge`.
     TooYoung {
-        /// Its age.
+        /// How long it has soaked.
         age: Duration,
         /// The required age.
         min_age: Duration,
+        /// What the soak counts from.
+        from: SoakStart,
     },
     /// `minAge` is set and its build time is unknown.
     AgeUnknown,
+    /// `minAge` is set, its build time is not plausible, and no record says
+    /// when it appeared (`refit scan`): it counts as too young.
+    BuildTimeImplausible {
+        /// The build time it states.
+        build: DateTime<Utc>,
+    },
     /// Rolled back earlier.
     RolledBack,
 }
@@ -128,15 +142,35 @@ impl fmt::Display for PassReason {
             PassReason::NotAllowed => f.write_str("not matched by allowTags"),
             PassReason::Ignored => f.write_str("matched by ignoreTags"),
             PassReason::OutsideConstraint => f.write_str("outside the constraint"),
-            PassReason::TooYoung { age, min_age } => {
-                write!(
-                    f,
-                    "built {} ago, minAge {}",
-                    HumanAge(*age),
-                    super::duration::Written(*min_age)
-                )
+            PassReason::TooYoung { age, min_age, from } => {
+                let min_age = super::duration::Written(*min_age);
+                match from {
+                    SoakStart::Built(_) => write!(f, "built {} ago, minAge {min_age}", HumanAge(*age)),
+                    SoakStart::FirstSeen { implausible_build, .. } => {
+                        if age.as_secs() < 60 {
+                            write!(f, "first seen just now, minAge {min_age}")?;
+                        } else {
+                            write!(f, "first seen {} ago, minAge {min_age}", HumanAge(*age))?;
+                        }
+                        match implausible_build {
+                            Some(build) => write!(
+                                f,
+                                "; its build time {} {}",
+                                soak::written(*build),
+                                soak::implausible_because(*build)
+                            ),
+                            None => Ok(()),
+                        }
+                    }
+                }
             }
             PassReason::AgeUnknown => f.write_str("build time unknown, minAge set"),
+            PassReason::BuildTimeImplausible { build } => write!(
+                f,
+                "build time {} {}; refit scan keeps no record of when it first saw a tag, so it counts as too young",
+                soak::written(*build),
+                soak::implausible_because(*build)
+            ),
             PassReason::RolledBack => f.write_str("rolled back earlier"),
         }
     }
@@ -159,13 +193,15 @@ impl fmt::Display for HumanAge {
 /// proposed again.
 pub type RolledBackTags = HashSet<String>;
 
-/// Chooses the tag `current` may move to.
+/// Chooses the tag `current` may move to, judging soaks at `now` with what
+/// `sightings` knows of when the repository's tags were first seen.
 pub fn select<'a>(
     current: &'a str,
     rule: &CompiledRule,
     index: &'a TagIndex,
     now: DateTime<Utc>,
     rolled_back: &RolledBackTags,
+    sightings: Sightings<'_>,
 ) -> Selection<'a> {
     let mut selection = Selection {
         current,
@@ -173,6 +209,7 @@ pub fn select<'a>(
         passed_over: Vec::new(),
         passed_over_count: 0,
         unknown_ages: Vec::new(),
+        soak_judged: Vec::new(),
         beyond_level: None,
         not_comparable: index.len(),
     };
@@ -209,7 +246,11 @@ pub fn select<'a>(
     }
 
     for candidate in tags[newer_from..level_end].iter().rev() {
-        match pass_reason(candidate, &version, rule, now, rolled_back) {
+        let reason = pass_reason(candidate, &version, rule, now, rolled_back, sightings);
+        if rule.min_age.is_some() && reason.as_ref().is_none_or(PassReason::is_soak) {
+            selection.soak_judged.push(&candidate.tag);
+        }
+        match reason {
             None => {
                 selection.outcome = Outcome::Candidate {
                     tag: &candidate.tag,
@@ -240,6 +281,7 @@ fn pass_reason(
     rule: &CompiledRule,
     now: DateTime<Utc>,
     rolled_back: &RolledBackTags,
+    sightings: Sightings<'_>,
 ) -> Option<PassReason> {
     if rolled_back.contains(&*candidate.tag) {
         return Some(PassReason::RolledBack);
@@ -283,16 +325,45 @@ fn pass_reason(
         return Some(PassReason::OutsideConstraint);
     }
     if let Some(min_age) = rule.min_age {
-        let Some(created) = candidate.created else {
-            return Some(PassReason::AgeUnknown);
-        };
-        // A build time in the future (clock skew) is an age of zero.
-        let age = (now - created).to_std().unwrap_or(Duration::ZERO);
-        if age < min_age {
-            return Some(PassReason::TooYoung { age, min_age });
-        }
+        return soak_reason(candidate, min_age, now, sightings);
     }
     None
+}
+
+/// Whether `candidate` has soaked `min_age` at `now`, or why not.
+fn soak_reason(
+    candidate: &IndexedTag,
+    min_age: Duration,
+    now: DateTime<Utc>,
+    sightings: Sightings<'_>,
+) -> Option<PassReason> {
+    // Every soak start is at most now, so the age is never negative.
+    let age_since = |at: DateTime<Utc>| (now - at).to_std().unwrap_or(Duration::ZERO);
+    let too_young = |from: SoakStart| {
+        let age = age_since(from.at());
+        (age < min_age).then_some(PassReason::TooYoung { age, min_age, from })
+    };
+    match soak::soak(candidate.created, &candidate.tag, sightings, now) {
+        Soak::From(from) => too_young(from),
+        // First seen too recently: too young whenever it was built.
+        Soak::BuildTimeNeeded { not_before: Some(at) } if age_since(at) < min_age => too_young(SoakStart::FirstSeen {
+            at,
+            implausible_build: None,
+        }),
+        Soak::BuildTimeNeeded { .. } => Some(PassReason::AgeUnknown),
+        Soak::Unprovable { build } => Some(PassReason::BuildTimeImplausible { build }),
+    }
+}
+
+impl PassReason {
+    /// Whether this is a soak reason (too young, or a soak that cannot be
+    /// told).
+    pub fn is_soak(&self) -> bool {
+        matches!(
+            self,
+            PassReason::TooYoung { .. } | PassReason::AgeUnknown | PassReason::BuildTimeImplausible { .. }
+        )
+    }
 }
 
 impl<'a> Selection<'a> {

@@ -103,7 +103,7 @@ pub async fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         .flat_map(|w| w.containers.iter().map(|c| c.image.clone()))
         .collect();
     let rolled_back = HashMap::new();
-    let facts = gather(&resolver, &images, &policy.rules, &rolled_back, options.now).await;
+    let facts = gather(&resolver, &images, &policy.rules, &rolled_back, options.now, None).await;
     let nodes = HashMap::new();
     let mut evaluator = Evaluator::new(EvaluationContext {
         rules: &policy.rules,
@@ -112,6 +112,9 @@ pub async fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         registry: &facts,
         nodes: &nodes,
         rolled_back: &rolled_back,
+        // refit scan keeps no state: a tag whose build time is not
+        // plausible counts as too young.
+        first_seen: None,
         now: options.now,
     });
     let mut report = ScanReport::default();

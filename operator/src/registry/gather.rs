@@ -3,6 +3,13 @@
 //! versions, one HEAD per tag in use (and per candidate), manifests and
 //! configs only for digests not seen before. Build times are read only for
 //! candidates a `minAge` must judge, newest first.
+//!
+//! In the operator, gathering also keeps the policy's records of when tags
+//! were first seen ([`FirstSeenScan`]): each repository's first listing
+//! (for repositories a `minAge` rule governs), and a record for each tag
+//! an image's final selection walk judged without one. When any record was
+//! made, every image is chosen again, so the candidates resolved here and
+//! evaluation after them read the same records.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -17,6 +24,7 @@ use crate::{
         policy::{CompiledRule, ImageRules},
         reference::ImageReference,
         selection::{RolledBackTags, select},
+        soak::{FirstSeenScan, Sightings},
         version::{TagIndex, TagInfo},
     },
 };
@@ -34,15 +42,25 @@ struct Wanted<'a> {
     rule: &'a CompiledRule,
 }
 
+impl Wanted<'_> {
+    /// Whether selection compares this image's tags and judges soaks.
+    fn soaks(&self) -> bool {
+        self.rule.update != UpdateStrategy::Digest && self.rule.min_age.is_some()
+    }
+}
+
 /// Gathers what drift evaluation needs about `images` (as written in
 /// workloads) under `rules`. Missing answers are recorded with their reason,
-/// so evaluation reports them as `Unknown`.
+/// so evaluation reports them as `Unknown`. `first_seen` holds the policy's
+/// records of first sightings where they are kept (the operator), and
+/// `None` where they are not (`refit scan`).
 pub async fn gather(
     resolver: &Resolver,
     images: &[String],
     rules: &ImageRules,
     rolled_back: &HashMap<String, RolledBackTags>,
     now: DateTime<Utc>,
+    mut first_seen: Option<&mut FirstSeenScan>,
 ) -> RegistryFacts {
     let mut wanted: Vec<Wanted<'_>> = Vec::new();
     let distinct: BTreeSet<&String> = images.iter().collect();
@@ -68,13 +86,27 @@ pub async fn gather(
         (name.clone(), resolver.tags(registry, repository).await)
     }))
     .await;
+    let soaked: BTreeSet<&str> = wanted
+        .iter()
+        .filter(|w| w.soaks())
+        .map(|w| w.reference.name())
+        .collect();
     let mut tag_lists: HashMap<String, Vec<String>> = HashMap::new();
     for (name, result) in lists {
-        match result {
-            Ok(tags) => {
+        let records = first_seen.as_deref_mut().filter(|_| soaked.contains(name.as_str()));
+        match (result, records) {
+            (Ok(tags), records) => {
+                if let Some(records) = records {
+                    records.listed(&name, now);
+                }
                 tag_lists.insert(name, tags.as_ref().clone());
             }
-            Err(error) => facts.set_tags(&name, Err(error.to_string())),
+            (Err(error), records) => {
+                if let Some(records) = records {
+                    records.not_listed(&name);
+                }
+                facts.set_tags(&name, Err(error.to_string()));
+            }
         }
     }
 
@@ -93,49 +125,42 @@ pub async fn gather(
     let mut created: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
     resolve_tags(resolver, current, &mut facts, &mut created).await;
 
-    // Candidates: select, reading build times where a soak time needs them.
+    // Candidates: select, reading build times where a soak time needs them
+    // and, in the operator, recording first sightings of what the walks
+    // judged. A record made at a repository's first listing can change what
+    // a walk of that repository chose before it (the tag then soaks from its
+    // build time), so once anything was recorded every image is chosen
+    // again, with the records as evaluation will read them.
     let mut candidates: BTreeSet<(String, String, String)> = BTreeSet::new();
-    for w in wanted.iter().filter(|w| w.rule.update != UpdateStrategy::Digest) {
-        let name = w.reference.name();
-        let (Some(tags), Some(tag)) = (tag_lists.get(name), w.reference.effective_tag()) else {
-            continue;
-        };
-        let empty = RolledBackTags::new();
-        let bad = rolled_back.get(name).unwrap_or(&empty);
-        let mut rounds = 0;
-        let candidate = loop {
-            let index = index_with_ages(name, tags, &created);
-            let selection = select(tag, w.rule, &index, now, bad);
-            let unknown_ages: BTreeSet<(String, String, String)> = selection
-                .unknown_ages
-                .iter()
-                .take(AGES_PER_ROUND)
-                .map(|tag| {
-                    (
-                        w.reference.registry().to_owned(),
-                        w.reference.repository().to_owned(),
-                        (*tag).to_owned(),
-                    )
-                })
-                .collect();
-            let known_before = created.len();
-            if unknown_ages.is_empty() || rounds == AGE_ROUNDS {
-                break selection.candidate().map(str::to_owned);
+    let mut recorded = 0;
+    for may_record in [true, false] {
+        if !may_record && recorded == 0 {
+            break;
+        }
+        candidates.clear();
+        for w in wanted.iter().filter(|w| w.rule.update != UpdateStrategy::Digest) {
+            let name = w.reference.name();
+            let (Some(tags), Some(tag)) = (tag_lists.get(name), w.reference.effective_tag()) else {
+                continue;
+            };
+            let choosing = Choosing {
+                wanted: w,
+                tag,
+                tags,
+                rolled_back: rolled_back.get(name),
+                now,
+                may_record,
+            };
+            let (candidate, made) =
+                choose(resolver, &choosing, &mut facts, &mut created, first_seen.as_deref_mut()).await;
+            recorded += made;
+            if let Some(candidate) = candidate {
+                candidates.insert((
+                    w.reference.registry().to_owned(),
+                    w.reference.repository().to_owned(),
+                    candidate,
+                ));
             }
-            resolve_tags(resolver, unknown_ages, &mut facts, &mut created).await;
-            rounds += 1;
-            if created.len() == known_before {
-                // Nothing new was learnt (the registry gives no build
-                // times): this selection is final.
-                break selection.candidate().map(str::to_owned);
-            }
-        };
-        if let Some(candidate) = candidate {
-            candidates.insert((
-                w.reference.registry().to_owned(),
-                w.reference.repository().to_owned(),
-                candidate,
-            ));
         }
     }
     resolve_tags(resolver, candidates, &mut facts, &mut created).await;
@@ -144,6 +169,91 @@ pub async fn gather(
         facts.set_tags(name, Ok(index_with_ages(name, tags, &created)));
     }
     facts
+}
+
+/// One image's selection, as [`choose`] makes it.
+struct Choosing<'a> {
+    wanted: &'a Wanted<'a>,
+    /// Its tag.
+    tag: &'a str,
+    /// Its repository's tags.
+    tags: &'a [String],
+    /// Its repository's tags rolled back earlier.
+    rolled_back: Option<&'a RolledBackTags>,
+    /// When the scan runs.
+    now: DateTime<Utc>,
+    /// Whether first sightings may be recorded (by the final walk).
+    may_record: bool,
+}
+
+/// Selects the candidate of one image, reading the build times of the
+/// newest candidates of unknown age, at most [`AGE_ROUNDS`] times. The
+/// final walk records first sightings when `may_record` (and the walk runs
+/// again if it did), and what it judged is marked as looked at. Returns the
+/// candidate and how many tags it recorded.
+async fn choose(
+    resolver: &Resolver,
+    choosing: &Choosing<'_>,
+    facts: &mut RegistryFacts,
+    created: &mut HashMap<(String, String), DateTime<Utc>>,
+    mut first_seen: Option<&mut FirstSeenScan>,
+) -> (Option<String>, usize) {
+    let reference = &choosing.wanted.reference;
+    let name = reference.name();
+    let empty = RolledBackTags::new();
+    let rolled_back = choosing.rolled_back.unwrap_or(&empty);
+    let (mut rounds, mut may_record, mut recorded) = (0, choosing.may_record, 0);
+    loop {
+        let index = index_with_ages(name, choosing.tags, created);
+        let sightings = first_seen
+            .as_deref()
+            .map_or(Sightings::NotKept, |records| records.records().sightings(name));
+        let selection = select(
+            choosing.tag,
+            choosing.wanted.rule,
+            &index,
+            choosing.now,
+            rolled_back,
+            sightings,
+        );
+        if !selection.unknown_ages.is_empty() && rounds < AGE_ROUNDS {
+            let unknown_ages: BTreeSet<(String, String, String)> = selection
+                .unknown_ages
+                .iter()
+                .take(AGES_PER_ROUND)
+                .map(|tag| {
+                    (
+                        reference.registry().to_owned(),
+                        reference.repository().to_owned(),
+                        (*tag).to_owned(),
+                    )
+                })
+                .collect();
+            let known_before = created.len();
+            resolve_tags(resolver, unknown_ages, facts, created).await;
+            rounds += 1;
+            // Nothing new learnt (the registry gives no build times): this
+            // walk is final.
+            if created.len() > known_before {
+                continue;
+            }
+        }
+        if may_record && let Some(records) = first_seen.as_deref_mut() {
+            may_record = false;
+            let made = records.record_first_sightings(name, &selection.soak_judged, choosing.now);
+            if made > 0 {
+                recorded += made;
+                continue;
+            }
+        }
+        // What the final walk judged is what evaluation judges: the records
+        // a full scan keeps. (Earlier walks, with fewer build times known,
+        // judge more.)
+        if let Some(records) = first_seen.as_deref_mut() {
+            records.looked_at(name, selection.soak_judged.iter().copied());
+        }
+        return (selection.candidate().map(str::to_owned), recorded);
+    }
 }
 
 /// Reads the facts of tags not read yet, concurrently.

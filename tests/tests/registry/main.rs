@@ -24,6 +24,7 @@ use refit::{
         },
         policy::ImageRules,
         reference::Digest,
+        soak::{FirstSeen, FirstSeenScan},
     },
     registry::{
         Resolver,
@@ -94,6 +95,7 @@ fn evaluate_one(
             registry: facts,
             nodes: &HashMap::new(),
             rolled_back: &HashMap::new(),
+            first_seen: None,
             now: now(),
         },
     )
@@ -275,7 +277,15 @@ async fn a_pod_running_a_platform_manifest_runs_the_tags_index() {
         })
         .collect();
     let rules = minor_rules();
-    let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
+    let facts = gather(
+        &resolver,
+        std::slice::from_ref(&image),
+        &rules,
+        &HashMap::new(),
+        now(),
+        None,
+    )
+    .await;
     let findings = evaluate_one("app", image.clone(), &pods, &rules, &facts, true);
     assert_eq!(
         findings.containers[0].verdict.state,
@@ -312,7 +322,7 @@ async fn a_scan_of_fifty_workloads_on_three_repositories_costs_three_tag_lists()
     let rules = minor_rules();
     let count = |kind| resolver.stats().count(&registry.addr, kind);
 
-    let facts = gather(&resolver, &images, &rules, &HashMap::new(), now()).await;
+    let facts = gather(&resolver, &images, &rules, &HashMap::new(), now(), None).await;
     assert_eq!(
         count(RequestKind::TagList),
         3,
@@ -333,7 +343,7 @@ async fn a_scan_of_fifty_workloads_on_three_repositories_costs_three_tag_lists()
 
     // A second scan within the tag list's TTL: no tag list; every tag is
     // asked again with one HEAD (digestTtl 0s), and nothing is downloaded.
-    gather(&resolver, &images, &rules, &HashMap::new(), now()).await;
+    gather(&resolver, &images, &rules, &HashMap::new(), now(), None).await;
     assert_eq!(count(RequestKind::TagList), 3);
     assert_eq!(count(RequestKind::ManifestHead), 18);
     assert_eq!(count(RequestKind::ManifestGet), 9, "unchanged tags cost no GET");
@@ -360,7 +370,15 @@ async fn an_unreachable_registry_makes_findings_unknown_never_up_to_date() {
     let resolver = remote_resolver(&settings, DockerConfig::default());
     let image = format!("{host}/team/web:1.4.0");
     let rules = minor_rules();
-    let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
+    let facts = gather(
+        &resolver,
+        std::slice::from_ref(&image),
+        &rules,
+        &HashMap::new(),
+        now(),
+        None,
+    )
+    .await;
     let findings = evaluate_one("web", image, &[], &rules, &facts, true);
     let web = &findings.containers[0];
     assert_eq!(web.verdict.state, FindingState::Unknown);
@@ -583,7 +601,15 @@ async fn evaluate_at_1_0_0_under_soak(
     let rules = ImageRules::compile(&spec).expect("rules");
     let resolver = remote_resolver(&settings_for(&[&registry.addr]), DockerConfig::default());
     let image = format!("{}/{repository}:1.0.0", registry.addr);
-    let facts = gather(&resolver, std::slice::from_ref(&image), &rules, &HashMap::new(), now()).await;
+    let facts = gather(
+        &resolver,
+        std::slice::from_ref(&image),
+        &rules,
+        &HashMap::new(),
+        now(),
+        None,
+    )
+    .await;
     (evaluate_one(name, image, &[], &rules, &facts, false), resolver)
 }
 
@@ -621,6 +647,153 @@ async fn min_age_reads_build_times_only_for_the_newest_candidates() {
     // 1.0.0 (in use), then 1.3.0, 1.2.0, 1.1.0 for their build times: 1.1.0
     // is never needed, so at most four HEADs.
     assert!(resolver.stats().count(&registry.addr, RequestKind::ManifestHead) <= 4);
+}
+
+/// Gathers and evaluates `image` under `rules` as the operator does, with
+/// the policy's records of first sightings, at `at`; returns the findings
+/// and the records after a full scan.
+async fn operator_scan(
+    resolver: &Resolver,
+    image: &str,
+    rules: &ImageRules,
+    records: FirstSeen,
+    at: chrono::DateTime<Utc>,
+) -> (refit::core::drift::WorkloadFindings, FirstSeen) {
+    let mut scan = FirstSeenScan::new(records);
+    let images = [image.to_owned()];
+    let facts = gather(resolver, &images, rules, &HashMap::new(), at, Some(&mut scan)).await;
+    let findings = evaluate(
+        &[TemplateContainer {
+            name: "web".into(),
+            image: image.into(),
+            init: false,
+        }],
+        &[],
+        &EvaluationContext {
+            rules,
+            check_base_images: false,
+            baselines: &RuntimeBaselines::default(),
+            registry: &facts,
+            nodes: &HashMap::new(),
+            rolled_back: &HashMap::new(),
+            first_seen: Some(scan.records()),
+            now: at,
+        },
+    );
+    (findings, scan.finish(true))
+}
+
+#[tokio::test]
+async fn an_epoch_dated_tag_pushed_now_is_not_the_candidate_under_a_soak_time() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let pusher = Pusher::new(&registry.addr);
+    // A ko or apko pipeline: real build dates until 1.26, then
+    // reproducible builds that write the epoch.
+    pusher
+        .image(
+            "team/web",
+            "1.25.3",
+            &ImageSpec::new("web 1.25.3").created("2026-01-12T09:00:00Z"),
+        )
+        .await;
+    pusher
+        .image(
+            "team/web",
+            "1.25.4",
+            &ImageSpec::new("web 1.25.4").created("2026-06-02T14:30:00Z"),
+        )
+        .await;
+    let spec =
+        serde_json::from_value(serde_json::json!({"images": [{"match": "**", "update": "minor", "minAge": "3d"}]}))
+            .expect("spec");
+    let rules = ImageRules::compile(&spec).expect("rules");
+    let image = format!("{}/team/web:1.25.3", registry.addr);
+    let repository = format!("{}/team/web", registry.addr);
+    let candidate = |findings: &refit::core::drift::WorkloadFindings| {
+        let verdict = &findings.containers[0].verdict;
+        (
+            verdict.candidate.as_ref().and_then(|c| c.tag().map(str::to_owned)),
+            verdict.reason.to_string(),
+        )
+    };
+
+    // Ten days ago refit first listed the repository: 1.25.4 was there and
+    // soaks from its build time.
+    let first = now() - chrono::Duration::days(10);
+    let (findings, records) = operator_scan(
+        &resolver_with_short_ttl(&registry.addr),
+        &image,
+        &rules,
+        FirstSeen::default(),
+        first,
+    )
+    .await;
+    assert_eq!(
+        candidate(&findings).0.as_deref(),
+        Some("1.25.4"),
+        "{}",
+        candidate(&findings).1
+    );
+    let web = records.repository(&repository).expect("listed");
+    assert_eq!(web.listed, first);
+    assert_eq!(web.tag("1.25.4"), Some(first), "present at the first listing");
+
+    // Now 1.26.0 is pushed, built reproducibly.
+    pusher
+        .image(
+            "team/web",
+            "1.26.0",
+            &ImageSpec::new("web 1.26.0").created("1970-01-01T00:00:00Z"),
+        )
+        .await;
+    let (findings, records) =
+        operator_scan(&resolver_with_short_ttl(&registry.addr), &image, &rules, records, now()).await;
+    let (tag, reason) = candidate(&findings);
+    assert_eq!(tag.as_deref(), Some("1.25.4"), "{reason}");
+    // Too young whenever it was built, so its build time is not even read.
+    assert!(
+        reason.contains("passed over 1.26.0 (first seen just now, minAge 3d)"),
+        "{reason}"
+    );
+    let web = records.repository(&repository).expect("listed");
+    assert_eq!(web.tag("1.26.0"), Some(now()));
+    assert_eq!(web.tag("1.25.4"), Some(first), "still looked at, so kept");
+
+    // refit scan, which keeps no records, says why it passes 1.26.0 over.
+    let resolver = resolver_with_short_ttl(&registry.addr);
+    let facts = gather(
+        &resolver,
+        std::slice::from_ref(&image),
+        &rules,
+        &HashMap::new(),
+        now(),
+        None,
+    )
+    .await;
+    let findings = evaluate_one("web", image.clone(), &[], &rules, &facts, false);
+    let (tag, reason) = candidate(&findings);
+    assert_eq!(tag.as_deref(), Some("1.25.4"), "{reason}");
+    assert!(
+        reason.contains(
+            "passed over 1.26.0 (build time 1970-01-01T00:00:00Z is not a real build date, as reproducible builds \
+             write; refit scan keeps no record of when it first saw a tag, so it counts as too young)"
+        ),
+        "{reason}"
+    );
+
+    // Four days after refit first saw it, 1.26.0 has soaked.
+    let later = now() + chrono::Duration::days(4);
+    let (findings, records) =
+        operator_scan(&resolver_with_short_ttl(&registry.addr), &image, &rules, records, later).await;
+    assert_eq!(
+        candidate(&findings).0.as_deref(),
+        Some("1.26.0"),
+        "{}",
+        candidate(&findings).1
+    );
+    let web = records.repository(&repository).expect("listed");
+    assert_eq!(web.tag("1.26.0"), Some(now()), "the record did not move");
+    assert_eq!(web.tag("1.25.4"), None, "no longer looked at: pruned");
 }
 
 /// Whether skopeo is installed and works; outside CI a test without it
@@ -819,6 +992,72 @@ async fn refit_scan_checks_manifests_against_the_real_registry() {
         container["candidate"],
         format!("{}/team/web:1.6.2@{newest}", registry.addr),
         "minor: not 2.0.0"
+    );
+}
+
+#[tokio::test]
+async fn refit_scan_counts_an_epoch_dated_tag_as_too_young_and_names_the_date() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let pusher = Pusher::new(&registry.addr);
+    pusher
+        .image(
+            "team/web",
+            "1.3.2",
+            &ImageSpec::new("web 1.3.2").created("2026-09-01T00:00:00Z"),
+        )
+        .await;
+    // Built with ko: the config says 1970.
+    pusher
+        .image(
+            "team/web",
+            "1.4.0",
+            &ImageSpec::new("web 1.4.0").created("1970-01-01T00:00:00Z"),
+        )
+        .await;
+    let scratch = Scratch::new("scan-soak");
+    let manifest = scratch.0.join("web.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: team}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {}/team/web:1.3.2\n",
+            registry.addr
+        ),
+    )
+    .expect("manifest");
+    let policy = scratch.0.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: refit.dev/v1alpha1\nkind: PatchPolicy\nmetadata: {name: web}\nspec:\n  images:\n    - match: \"**\"\n      update: minor\n      minAge: 3d\n",
+    )
+    .expect("policy");
+    let config = scratch.0.join("refit.yaml");
+    std::fs::write(
+        &config,
+        format!("registries:\n  - host: {}\n    insecure: true\n", registry.addr),
+    )
+    .expect("config");
+    let (code, stdout, stderr) = refit_tests::run_refit(&[
+        "scan",
+        manifest.to_str().expect("utf-8"),
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "--registry-config",
+        config.to_str().expect("utf-8"),
+        "--output",
+        "json",
+        "--fail-on",
+        "outdated",
+    ]);
+    assert_eq!(code, 0, "nothing to move to yet: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let container = &report["workloads"][0]["containers"][0];
+    assert_eq!(container["state"], "UpToDate");
+    assert_eq!(container["candidate"], serde_json::Value::Null);
+    assert_eq!(
+        container["reason"],
+        "no newer tag allowed for 1.3.2; passed over 1.4.0 (build time 1970-01-01T00:00:00Z is not a real build \
+         date, as reproducible builds write; refit scan keeps no record of when it first saw a tag, so it counts \
+         as too young)"
     );
 }
 

@@ -1126,3 +1126,158 @@ fn the_config_file_example_in_the_docs_is_valid() {
         assert!(text.matches(key).count() >= 2, "{key} is not documented");
     }
 }
+
+/// The `team/web` entry of a policy's `status.firstSeen`.
+fn first_seen_of_web(server: &ApiServer, host: &str) -> Option<Value> {
+    let status = cluster_object(server, "PatchPolicy", "web")["status"].clone();
+    status["firstSeen"]
+        .as_array()?
+        .iter()
+        .find(|entry| entry["repository"] == json!(format!("{host}/team/web")))
+        .cloned()
+}
+
+fn instant(value: &Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .unwrap_or_else(|| panic!("an RFC 3339 instant: {value}"))
+        .with_timezone(&Utc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_epoch_dated_new_tag_soaks_from_its_first_sighting_across_restarts() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let host = registry.addr.clone();
+    let pusher = Pusher::new(&host);
+    let running = pusher
+        .image(
+            "team/web",
+            "1.25.3-alpine3.20",
+            &ImageSpec::new("web 1.25.3").created("2026-01-12T09:00:00Z"),
+        )
+        .await;
+    let server = server_with([(format!("{host}/team/web:1.25.3-alpine3.20"), running)].into()).await;
+    server.create_namespace("shop").expect("namespace");
+    server
+        .create(workload(
+            "Deployment",
+            "shop",
+            "web",
+            &format!("{host}/team/web:1.25.3-alpine3.20"),
+            "front",
+        ))
+        .expect("deployment");
+    server
+        .create(policy(
+            "web",
+            json!({"images": [{"match": format!("{host}/team/web"), "update": "minor", "minAge": "3d"}]}),
+        ))
+        .expect("policy");
+    // Scans every 2 s, each listing the tags afresh.
+    let config = config(Some(&host), "cache:\n  tagListTtl: 0s\n");
+    let args = ["--scan-interval-override", "2s"];
+    let operator = Operator::start(server.kubeconfig_path(), &config, &args);
+    operator.wait_ready().await;
+    let listed = operator
+        .wait_for("the policy to record its first listing of team/web", 30, || async {
+            first_seen_of_web(&server, &host).map(|entry| entry["firstListed"].clone())
+        })
+        .await;
+
+    // A reproducible build of 1.26.0 is pushed: its config says 1970.
+    pusher
+        .image(
+            "team/web",
+            "1.26.0-alpine3.20",
+            &ImageSpec::new("web 1.26.0").created("1970-01-01T00:00:00Z"),
+        )
+        .await;
+    let passed_over = operator
+        .wait_for("1.26.0-alpine3.20 to be passed over as too young", 30, || async {
+            let report = report(&server, "shop", "deployment-web")?;
+            let reason = first_container(&report)["reason"].as_str()?.to_owned();
+            reason
+                .contains("passed over 1.26.0-alpine3.20 (first seen")
+                .then_some(report)
+        })
+        .await;
+    let container = first_container(&passed_over);
+    assert_eq!(container["state"], "UpToDate", "{container}");
+    assert_eq!(container["candidate"], Value::Null);
+    // Too young whenever it was built: its build time is not even read.
+    assert_eq!(
+        container["reason"],
+        "no newer tag allowed for 1.25.3-alpine3.20; passed over 1.26.0-alpine3.20 (first seen just now, minAge 3d)"
+    );
+    let entry = first_seen_of_web(&server, &host).expect("recorded");
+    assert_eq!(entry["firstListed"], listed, "the first listing never moves");
+    let seen = entry["tags"]["1.26.0-alpine3.20"].clone();
+    assert!(
+        instant(&seen) > instant(&listed),
+        "a tag that appeared after the first listing: {entry}"
+    );
+    let (code, _) = operator.terminate();
+    assert_eq!(code, Some(0));
+
+    // A restart: the record is read back, not made again.
+    let restarted = Operator::start(server.kubeconfig_path(), &config, &args);
+    restarted.wait_ready().await;
+    restarted
+        .wait_for("two interval scans after the restart", 30, || async {
+            (restarted.metric("refit_scans_total{trigger=\"interval\"}")? >= 2.0).then_some(())
+        })
+        .await;
+    let entry = first_seen_of_web(&server, &host).expect("kept");
+    assert_eq!(entry["firstListed"], listed);
+    assert_eq!(entry["tags"]["1.26.0-alpine3.20"], seen, "the soak did not restart");
+    let after_restart = report(&server, "shop", "deployment-web").expect("report");
+    assert!(
+        first_container(&after_restart)["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("passed over 1.26.0-alpine3.20 (first seen")),
+        "{after_restart}"
+    );
+    let (code, _) = restarted.terminate();
+    assert_eq!(code, Some(0));
+
+    // While refit is stopped, let four days pass for the record: the next
+    // start counts the soak from it, and 1.26.0 has soaked.
+    let four_days_earlier = |value: &Value| rfc3339(instant(value) - TimeDelta::days(4));
+    let client = server.client().await.expect("client");
+    let policies: Api<PatchPolicy> = Api::all(client);
+    policies
+        .patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"firstSeen": [{
+                "repository": format!("{host}/team/web"),
+                "firstListed": four_days_earlier(&listed),
+                "tags": {"1.26.0-alpine3.20": four_days_earlier(&seen)},
+            }]}})),
+        )
+        .await
+        .expect("status patch");
+    let later = Operator::start(server.kubeconfig_path(), &config, &args);
+    later.wait_ready().await;
+    let soaked = later
+        .wait_for("1.26.0-alpine3.20 to be the candidate", 30, || async {
+            let report = report(&server, "shop", "deployment-web")?;
+            (first_container(&report)["state"] == "Outdated").then_some(report)
+        })
+        .await;
+    let candidate = first_container(&soaked)["candidate"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        candidate.starts_with(&format!("{host}/team/web:1.26.0-alpine3.20@sha256:")),
+        "{soaked}"
+    );
+    let entry = first_seen_of_web(&server, &host).expect("kept");
+    assert_eq!(
+        entry["tags"]["1.26.0-alpine3.20"],
+        json!(four_days_earlier(&seen)),
+        "the record read back is kept as it was"
+    );
+}

@@ -19,6 +19,7 @@
 mod baselines;
 mod cleanup;
 mod findings;
+mod first_seen;
 mod outcome;
 mod pass;
 mod tickets;
@@ -81,6 +82,8 @@ pub struct ScanState {
     changes: Option<(Instant, Instant)>,
     /// Scans in a row that need a retry, and when to retry.
     retry: Option<(u32, Instant)>,
+    /// Per valid policy: when it first saw each tag (for `minAge`).
+    first_seen: first_seen::FirstSeenByPolicy,
 }
 
 /// A workload's latest evaluation.

@@ -8,7 +8,9 @@
 //!    any whose inputs or policy changed since their last evaluation);
 //! 4. gather: per policy, one registry pass for the distinct repositories
 //!    of its workloads (the resolver's caches and single-flight make a
-//!    repository shared by several policies cost one request);
+//!    repository shared by several policies cost one request), keeping the
+//!    policy's records of first sightings for `minAge` ([`first_seen`]:
+//!    pruned only when the scan covers the whole policy);
 //! 5. evaluate (`core::drift::Evaluator`), plan the workload's tickets
 //!    (`core::planning`: create, supersede, cancel; see [`super::tickets`])
 //!    and write each DriftReport, linking its open tickets, only when its
@@ -37,6 +39,7 @@ use super::{
     Evaluated, ScanState, Trigger, baselines,
     cleanup::delete_stale,
     findings::{notices, ready_message, reference},
+    first_seen,
     outcome::ScanOutcome,
     tickets::{carry_out, link, of_policy, open_names, withdraw_orphans},
 };
@@ -166,6 +169,7 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
             &resolver,
             &snapshot,
             policy,
+            full.contains(p),
             compiled,
             workloads,
             &tickets,
@@ -175,6 +179,10 @@ pub(super) async fn scan(ctx: &Context, state: &mut ScanState, trigger: &Trigger
         )
         .await;
     }
+    for p in full.iter().filter(|p| !todo.contains_key(p)) {
+        first_seen::nothing_used(&mut state.first_seen, &valid[*p].0);
+    }
+    state.first_seen.retain(|name, _| names.contains(name));
 
     // 6. clean up
     let removed = delete_stale(ctx, state, &governed, &invalid, &now.time).await;
@@ -240,6 +248,7 @@ async fn evaluate_policy(
     resolver: &Resolver,
     snapshot: &ClusterSnapshot,
     policy: &PatchPolicy,
+    full: bool,
     compiled: &ValidPolicy,
     workloads: &[&WorkloadSnapshot],
     tickets: &HashMap<WorkloadKey, Vec<ExistingTicket>>,
@@ -269,7 +278,16 @@ async fn evaluate_policy(
     // tickets say which).
     let mine: Vec<ExistingTicket> = of_policy(tickets, &name).cloned().collect();
     let rolled_back = rolled_back_tags(&mine);
-    let facts = gather(resolver, &images, &compiled.rules, &rolled_back, now.at).await;
+    let mut first_seen = first_seen::begin(&mut state.first_seen, policy);
+    let facts = gather(
+        resolver,
+        &images,
+        &compiled.rules,
+        &rolled_back,
+        now.at,
+        Some(&mut first_seen),
+    )
+    .await;
     let mut evaluator = Evaluator::new(EvaluationContext {
         rules: &compiled.rules,
         check_base_images: compiled.check_base_images,
@@ -277,6 +295,7 @@ async fn evaluate_policy(
         registry: &facts,
         nodes: &snapshot.nodes,
         rolled_back: &rolled_back,
+        first_seen: Some(first_seen.records()),
         now: now.at,
     });
     for workload in workloads {
@@ -388,6 +407,8 @@ async fn evaluate_policy(
             },
         );
     }
+    // Pruned only when every workload of the policy was evaluated.
+    first_seen::end(&mut state.first_seen, policy, first_seen, full);
 }
 
 #[allow(clippy::too_many_arguments, reason = "one call site; the scan's parts, named")]
@@ -438,6 +459,7 @@ fn summarize(
                 open_tickets: i32::try_from(open_tickets).unwrap_or(i32::MAX),
                 last_scan,
                 overlaps,
+                first_seen: first_seen::published(&state.first_seen, name),
             },
         );
     }

@@ -120,7 +120,7 @@ pub(super) fn analyse<'a>(
         Some(Ok(index)) => {
             let empty = RolledBackTags::new();
             let rolled_back = repository.rolled_back.unwrap_or(&empty);
-            let selection = select(tag, rule, index, context.now, rolled_back);
+            let selection = select(tag, rule, index, context.now, rolled_back, repository.sightings);
             if let Some(candidate_tag) = selection.candidate() {
                 let digest = match facts.tag(candidate_tag) {
                     Ok(TagFacts {

@@ -16,7 +16,9 @@ use super::{
     running::{ReportedImageIds, reported_image_ids, running_images, same_text},
     runtime::{evaluate_sidecar, injected_sidecars, node_findings},
 };
-use crate::core::{FastMap, policy::CompiledRule, reference::ImageReference, selection::RolledBackTags};
+use crate::core::{
+    FastMap, policy::CompiledRule, reference::ImageReference, selection::RolledBackTags, soak::Sightings,
+};
 
 /// Evaluates one workload. For many workloads, an [`Evaluator`] analyses
 /// each distinct image once.
@@ -50,6 +52,8 @@ pub(super) struct RepositoryContext<'a> {
     pub facts: Option<&'a RepositoryFacts>,
     /// Its tags that were rolled back earlier.
     pub rolled_back: Option<&'a RolledBackTags>,
+    /// When its tags were first seen, for `minAge`.
+    pub sightings: Sightings<'a>,
 }
 
 /// How many verdicts an image remembers. A tag runs at one or two digests
@@ -180,6 +184,10 @@ impl<'a> Evaluator<'a> {
             rule: self.context.rules.rule_for(name),
             facts: self.context.registry.repository(name),
             rolled_back: self.context.rolled_back.get(name),
+            sightings: self
+                .context
+                .first_seen
+                .map_or(Sightings::NotKept, |records| records.sightings(name)),
         };
         self.repositories.insert(name.to_owned(), found);
         found

@@ -21,6 +21,7 @@ use crate::{
         policy::ImageRules,
         reference::{Digest, ImageReference},
         selection::RolledBackTags,
+        soak::FirstSeen,
     },
 };
 
@@ -126,6 +127,9 @@ pub struct EvaluationContext<'a> {
     pub nodes: &'a HashMap<String, NodeSnapshot>,
     /// Tags rolled back earlier, by repository.
     pub rolled_back: &'a HashMap<String, RolledBackTags>,
+    /// When the governing policy first saw each tag, for `minAge` (the
+    /// operator); `None` where no records are kept (`refit scan`).
+    pub first_seen: Option<&'a FirstSeen>,
     /// Now.
     pub now: DateTime<Utc>,
 }

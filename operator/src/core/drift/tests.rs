@@ -99,6 +99,7 @@ impl World {
             registry: &self.registry,
             nodes: &self.nodes,
             rolled_back: &self.rolled_back,
+            first_seen: None,
             now: now(),
         }
     }

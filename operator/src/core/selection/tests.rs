@@ -40,6 +40,18 @@ fn load(image: &str) -> &'static TagIndex {
         .unwrap_or_else(|| panic!("no tag history for {image}"))
 }
 
+/// Selection as `refit scan` makes it, keeping no records of first
+/// sightings (`soak` tests selection with records).
+fn select<'a>(
+    current: &'a str,
+    rule: &CompiledRule,
+    index: &'a TagIndex,
+    now: DateTime<Utc>,
+    rolled_back: &RolledBackTags,
+) -> Selection<'a> {
+    super::select(current, rule, index, now, rolled_back, Sightings::NotKept)
+}
+
 fn synthetic(tags: &[&str]) -> TagIndex {
     TagIndex::new(tags.iter().map(|tag| TagInfo {
         tag: (*tag).to_owned(),
@@ -133,7 +145,8 @@ fn a_candidate_younger_than_the_soak_time_is_passed_over() {
             tag: "1.31.4-alpine",
             reason: PassReason::TooYoung {
                 age: Duration::from_secs(4 * 3600 + 57 * 60 + 5),
-                min_age: soak.min_age.expect("set")
+                min_age: soak.min_age.expect("set"),
+                from: SoakStart::Built(Utc.with_ymd_and_hms(2026, 8, 19, 19, 2, 55).single().expect("valid")),
             }
         }]
     );
