@@ -340,14 +340,29 @@ async fn status_is_written_only_through_the_status_subresource() {
 #[tokio::test]
 async fn admission_applies_schema_defaults_and_rejects_schema_and_cel_violations_with_422() {
     let (_server, client) = start().await;
-    let api = tickets(&client, "default");
-    let mut ticket = example_ticket();
-    ticket.data["spec"]["approval"] = json!({"rejected": true, "by": "jana"});
-    let created = api.create(&PostParams::default(), &ticket).await.expect("admitted");
-    assert_eq!(
-        created.data["spec"]["approval"]["approved"], false,
-        "schema default applied"
+    let windows: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("refit.dev", "v1alpha1", "ChangeWindow"),
+            "changewindows",
+        ),
     );
+    let mut window: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "refit.dev/v1alpha1", "kind": "ChangeWindow", "metadata": {"name": "nights"},
+        "spec": {"windows": [{"schedule": "0 22 * * *", "duration": "2h"}]},
+    }))
+    .expect("a ChangeWindow");
+    window.metadata.name = Some("nights".into());
+    let created = windows.create(&PostParams::default(), &window).await.expect("admitted");
+    assert_eq!(
+        (
+            &created.data["spec"]["timezone"],
+            &created.data["spec"]["maxConcurrentChanges"]
+        ),
+        (&json!("UTC"), &json!(1)),
+        "schema defaults applied"
+    );
+    let api = tickets(&client, "default");
 
     let mut bad_enum = example_ticket();
     bad_enum.metadata.name = Some("bad-enum".into());

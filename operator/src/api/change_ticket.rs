@@ -2,7 +2,7 @@
 //!
 //! A ticket is created before anything changes. Its spec says what will
 //! change and is immutable after creation, except `spec.approval`, which a
-//! person sets (`kubectl refit approve`, or a patch). Its status records every
+//! person sets (with `kubectl patch`, see docs/TICKETS.md). Its status records every
 //! phase transition and the ITSM record it is mirrored to. Tickets live beside
 //! their workload so namespace RBAC decides who sees and approves them.
 

@@ -40,9 +40,9 @@ pub const DEFAULT_TIMEZONE: &str = "UTC";
     ),
     printcolumn(
         name = "Next-Open",
-        type_ = "date",
+        type_ = "string",
         json_path = ".status.nextOpen",
-        description = "The next opening after now"
+        description = "The next opening after now (an instant: kubectl shows date columns as ages, and a future one as <invalid>)"
     ),
     printcolumn(name = "Timezone", type_ = "string", json_path = ".spec.timezone"),
     printcolumn(

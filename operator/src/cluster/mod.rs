@@ -18,8 +18,8 @@
 //! Every write is a server-side apply with the field manager `refit`, but
 //! for two: ticket status, which is replaced whole over the resourceVersion
 //! it was read at (so no history entry is lost to a concurrent writer), and
-//! a window's slot list, applied by its own field manager `refit-scheduler`
-//! with the resourceVersion as a precondition.
+//! a window's slot list, merge-patched with the resourceVersion as a
+//! precondition by its own field manager `refit-scheduler`.
 
 pub mod events;
 #[cfg(test)]

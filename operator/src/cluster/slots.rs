@@ -8,9 +8,12 @@
 //! count holds across restarts and replicas, where a count in memory would
 //! not.
 //!
-//! The list is written with its own field manager, `refit-scheduler`, so
-//! the ChangeWindow reconciler (manager `refit`, which writes `open`,
-//! `nextOpen` and the conditions) never overwrites it with a stale copy.
+//! The list is written by a JSON merge patch of the status that carries the
+//! resourceVersion (the form of precondition every API server honours for
+//! patches), under its own field manager, `refit-scheduler`, so the
+//! ChangeWindow reconciler's server-side apply (manager `refit`, which
+//! writes `open`, `nextOpen` and the conditions, and leaves these two
+//! fields out) never removes or overwrites it with a stale copy.
 
 use kube::{
     Api, Client, ResourceExt,
@@ -58,20 +61,18 @@ impl Slots {
         holders.sort();
         holders.dedup();
         let body = serde_json::json!({
-            "apiVersion": "refit.dev/v1alpha1",
-            "kind": "ChangeWindow",
-            "metadata": {"name": window.name_any(), "resourceVersion": window.resource_version()},
+            "metadata": {"resourceVersion": window.resource_version()},
             "status": {
                 "activeChanges": i32::try_from(holders.len()).unwrap_or(i32::MAX),
                 "activeTickets": holders,
             },
         });
+        let params = PatchParams {
+            field_manager: Some(SCHEDULER_FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
         Api::<ChangeWindow>::all(self.client.clone())
-            .patch_status(
-                &window.name_any(),
-                &PatchParams::apply(SCHEDULER_FIELD_MANAGER).force(),
-                &Patch::Apply(&body),
-            )
+            .patch_status(&window.name_any(), &params, &Patch::Merge(&body))
             .await
             .map(|_| ())
     }

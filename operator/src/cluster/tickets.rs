@@ -36,10 +36,11 @@ use crate::{
 /// The label naming the window a ticket must start in: the scheduler lists
 /// a window's tickets by it.
 pub const WINDOW_LABEL: &str = "refit.dev/window";
-/// The annotation on a new ticket naming the tickets it supersedes
-/// (comma-separated), so its history can say so even when refit restarts
-/// between creating it and writing its first status.
-pub const SUPERSEDES_ANNOTATION: &str = "refit.dev/supersedes";
+/// The annotation on a new ticket that says why it was proposed (and which
+/// tickets it supersedes): the ChangeTicket reconciler writes it as the
+/// ticket's first history entry. Carried on the object, so the entry is
+/// the same whoever writes it and however refit is restarted.
+pub const PROPOSAL_ANNOTATION: &str = "refit.dev/proposal";
 
 /// The tickets refit made, by workload, from the watch store.
 pub fn by_workload(store: &Store<ChangeTicket>) -> HashMap<WorkloadKey, Vec<ExistingTicket>> {
@@ -116,24 +117,16 @@ impl TicketWriter {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    /// Creates `ticket` in `namespace` and writes its first history entry
-    /// (`Pending`, with why it was proposed). A ticket of the same name
-    /// that exists already is left as it is.
-    pub async fn create(&self, namespace: &str, ticket: &NewTicket, now: &Time) -> Result<Created, kube::Error> {
-        let api = self.api(namespace);
-        let object = new_object(namespace, ticket);
-        let created = match api.create(&post_params(), &object).await {
-            Ok(created) => created,
-            Err(kube::Error::Api(status)) if status.code == 409 => return Ok(Created::Existed),
-            Err(error) => return Err(error),
-        };
-        let mut first = created.clone();
-        first.status = Some(first_status(&created, ticket, now));
-        match api.replace_status(&ticket.name, &post_params(), &first).await {
+    /// Creates `ticket` in `namespace`. A ticket of the same name that
+    /// exists already is left as it is.
+    pub async fn create(&self, namespace: &str, ticket: &NewTicket) -> Result<Created, kube::Error> {
+        match self
+            .api(namespace)
+            .create(&post_params(), &new_object(namespace, ticket))
+            .await
+        {
             Ok(_) => Ok(Created::New),
-            // The ticket controller wrote its first status meanwhile: that
-            // history stands, and this one is not needed.
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(Created::New),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(Created::Existed),
             Err(error) => Err(error),
         }
     }
@@ -182,18 +175,15 @@ fn post_params() -> PostParams {
     }
 }
 
-/// The object to create for `ticket`: its spec, refit's labels, and the
-/// tickets it supersedes.
+/// The object to create for `ticket`: its spec, refit's labels, and why
+/// it is proposed.
 fn new_object(namespace: &str, ticket: &NewTicket) -> ChangeTicket {
     let labels = BTreeMap::from([
         (MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned()),
         (POLICY_LABEL.to_owned(), ticket.spec.policy.clone()),
         (WINDOW_LABEL.to_owned(), ticket.spec.window.clone()),
     ]);
-    let annotations = (!ticket.supersedes.is_empty()).then(|| {
-        let names: Vec<&str> = ticket.supersedes.iter().map(|s| s.name.as_str()).collect();
-        BTreeMap::from([(SUPERSEDES_ANNOTATION.to_owned(), names.join(","))])
-    });
+    let annotations = Some(BTreeMap::from([(PROPOSAL_ANNOTATION.to_owned(), proposal(ticket))]));
     ChangeTicket {
         metadata: ObjectMeta {
             name: Some(ticket.name.clone()),
@@ -207,8 +197,8 @@ fn new_object(namespace: &str, ticket: &NewTicket) -> ChangeTicket {
     }
 }
 
-/// A new ticket's first status: `Pending`, and why.
-fn first_status(created: &ChangeTicket, ticket: &NewTicket, now: &Time) -> ChangeTicketStatus {
+/// Why `ticket` is proposed, and which tickets it supersedes.
+fn proposal(ticket: &NewTicket) -> String {
     let mut message = ticket.why.clone();
     for old in &ticket.supersedes {
         match &old.approved_by {
@@ -220,26 +210,16 @@ fn first_status(created: &ChangeTicket, ticket: &NewTicket, now: &Time) -> Chang
             None => message.push_str(&format!("; supersedes ticket {}", old.name)),
         }
     }
-    ChangeTicketStatus {
-        phase: TicketPhase::Pending,
-        history: vec![HistoryEntry {
-            time: now.clone(),
-            phase: TicketPhase::Pending,
-            message,
-            actor: Some(REFIT.to_owned()),
-        }],
-        observed_generation: created.metadata.generation,
-        ..ChangeTicketStatus::default()
-    }
+    message
 }
 
-/// The first history entry of a ticket whose creator did not get to write
-/// one (it stopped between the create and the status write).
+/// A ticket's first history entry: why it was proposed, as its creator
+/// wrote it down (or, for a ticket someone else made, its summary).
 pub fn proposed_entry(ticket: &ChangeTicket, now: &Time) -> HistoryEntry {
-    let mut message = format!("proposed by policy {}: {}", ticket.spec.policy, ticket.spec.summary);
-    if let Some(old) = ticket.annotations().get(SUPERSEDES_ANNOTATION) {
-        message.push_str(&format!("; supersedes ticket {old}"));
-    }
+    let message = match ticket.annotations().get(PROPOSAL_ANNOTATION) {
+        Some(proposal) => proposal.clone(),
+        None => format!("proposed by policy {}: {}", ticket.spec.policy, ticket.spec.summary),
+    };
     HistoryEntry {
         time: now.clone(),
         phase: TicketPhase::Pending,
@@ -326,7 +306,10 @@ mod tests {
             object.metadata.owner_references.is_none(),
             "tickets outlive their workload"
         );
-        assert!(object.metadata.annotations.is_none());
+        assert_eq!(
+            object.annotations()[PROPOSAL_ANNOTATION],
+            "proposed by policy storefront-web: web: 1.31.4-alpine is the newest allowed"
+        );
     }
 
     #[test]
@@ -336,16 +319,15 @@ mod tests {
             approved_by: Some("jana".into()),
         }]);
         let object = new_object("storefront", &ticket);
-        assert_eq!(object.annotations()[SUPERSEDES_ANNOTATION], "deployment-web-1c2d3e4f5a");
-        let status = first_status(&object, &ticket, &at(100));
-        assert_eq!(status.phase, TicketPhase::Pending);
+        let entry = proposed_entry(&object, &at(100));
+        assert_eq!(entry.phase, TicketPhase::Pending);
         assert_eq!(
-            status.history[0].message,
+            entry.message,
             "proposed by policy storefront-web: web: 1.31.4-alpine is the newest allowed; supersedes ticket \
              deployment-web-1c2d3e4f5a, which jana approved: an approval is given for one change, so this one \
              needs its own"
         );
-        assert_eq!(status.history[0].actor.as_deref(), Some("refit"));
+        assert_eq!(entry.actor.as_deref(), Some("refit"));
     }
 
     #[test]

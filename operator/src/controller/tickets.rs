@@ -63,8 +63,8 @@ const AFTER_CONFLICT: Duration = Duration::from_millis(200);
 /// How soon to look again after a phase change (the watch brings the
 /// written ticket too; this only makes sure).
 const AFTER_MOVE: Duration = Duration::from_secs(1);
-/// The longest requeue (timers further out are not kept).
-const LONGEST_WAIT: Duration = Duration::from_secs(24 * 3600);
+/// The longest requeue (as for windows: timers further out are not kept).
+const LONGEST_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Attempts at taking a slot before trying again later.
 const CLAIM_ATTEMPTS: usize = 5;
 
@@ -145,9 +145,7 @@ async fn advance(ticket: &ChangeTicket, ctx: &Context) -> Result<Action, Failure
     let now = Now::read()?;
     let status = ticket.status.clone().unwrap_or_default();
     if status.history.is_empty() {
-        // Its creator stopped between creating it and writing its first
-        // history entry: write one, so every ticket's trail starts with
-        // why it exists.
+        // A new ticket: its trail starts with why it exists.
         let mut first = status.clone();
         first.phase = TicketPhase::Pending;
         first.history.push(proposed_entry(ticket, &now.time));
@@ -275,6 +273,7 @@ type Listed = (String, TicketPhase, String);
 fn listed(tickets: &[ChangeTicket]) -> Vec<Listed> {
     tickets
         .iter()
+        .filter(|t| is_refits(t))
         .map(|t| {
             (
                 holder(&t.namespace().unwrap_or_default(), &t.name_any()),
@@ -419,11 +418,6 @@ pub(crate) async fn announce(ctx: &Context, ticket: &ChangeTicket, moved: &Move)
         ])
         .inc();
     let warning = matches!(moved.to, TicketPhase::Failed | TicketPhase::Expired);
-    let by = if moved.actor == crate::core::ticket::step::REFIT {
-        String::new()
-    } else {
-        format!(" ({})", moved.actor)
-    };
     ctx.events
         .publish(
             &ticket.object_ref(&()),
@@ -431,7 +425,7 @@ pub(crate) async fn announce(ctx: &Context, ticket: &ChangeTicket, moved: &Move)
                 warning,
                 reason: moved.to.as_str(),
                 action: "Ticket",
-                note: format!("{}{by}", moved.message),
+                note: moved.message.clone(),
             },
         )
         .await;
@@ -456,7 +450,7 @@ pub(crate) async fn announce(ctx: &Context, ticket: &ChangeTicket, moved: &Move)
                 reason: moved.to.as_str(),
                 action: "Ticket",
                 note: format!(
-                    "ChangeTicket {} ({}, {}) is {}: {}{by}",
+                    "ChangeTicket {} ({}, {}) is {}: {}",
                     ticket.name_any(),
                     ticket.spec.change_type.as_str(),
                     ticket.spec.summary,

@@ -100,6 +100,9 @@ struct Evaluated {
     /// new one) makes the report's links stale, so the workload is
     /// evaluated again.
     tickets: Vec<String>,
+    /// How many of them belong to the governing policy (its
+    /// `status.openTickets` counts them).
+    own_tickets: usize,
     /// Whether every input was read; `false` after a transient failure
     /// (a runtime baseline's ConfigMap could not be read), so the retry
     /// evaluates it again although nothing changed.

@@ -312,8 +312,13 @@ async fn evaluate_policy(
             .iter()
             .find(|t| t.phase.is_waiting() && invalid.contains(&t.spec.policy));
         let (mut status, plan) = if workload.opt_out == Some(OptOut::Ignored) {
+            let not_held: Vec<ExistingTicket> = existing
+                .iter()
+                .filter(|t| !invalid.contains(&t.spec.policy))
+                .cloned()
+                .collect();
             let ended = withdraw(
-                existing,
+                &not_held,
                 &format!("the workload is ignored ({IGNORE_ANNOTATION}: \"true\"): refit does not check it"),
             );
             (
@@ -403,6 +408,7 @@ async fn evaluate_policy(
                 policy: (name.clone(), policy.metadata.generation),
                 status,
                 tickets: open_names(&open),
+                own_tickets: open.iter().filter(|t| t.spec.policy == name).count(),
                 complete,
             },
         );
@@ -434,7 +440,7 @@ fn summarize(
             if let Some(evaluated) = state.evaluated.get(key) {
                 outdated += i32::from(evaluated.status.outdated > 0);
                 drifted += i32::from(evaluated.status.drifted > 0);
-                open_tickets += evaluated.tickets.len();
+                open_tickets += evaluated.own_tickets;
             }
         }
         let last_scan = if full.contains(&p) {

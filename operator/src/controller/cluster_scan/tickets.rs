@@ -50,7 +50,7 @@ pub(super) async fn carry_out(
     }
     let mut open: Vec<ExistingTicket> = existing.iter().filter(|t| !t.phase.is_terminal()).cloned().collect();
     for ticket in &plan.create {
-        match ctx.tickets.create(&key.namespace, ticket, &now.time).await {
+        match ctx.tickets.create(&key.namespace, ticket).await {
             Ok(created) => {
                 if created == Created::New {
                     tracing::info!(

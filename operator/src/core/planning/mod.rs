@@ -4,7 +4,8 @@
 //! nobody wants them any more). Pure: the scan writes what this decides.
 //!
 //! - What the findings propose is [`proposals`]: one `Rollout` per
-//!   workload, one `Restart`, one `Rebuild` per image.
+//!   workload, one `Restart`, one `Rebuild` per container on an outdated
+//!   base.
 //! - Names are deterministic ([`names`]), so a restart (or two replicas
 //!   racing) never duplicates a ticket.
 //! - A ticket that exists for the same change is not created again. A
@@ -63,12 +64,16 @@ pub struct ExistingTicket {
 }
 
 impl ExistingTicket {
-    /// Approved by its policy in `Auto` mode, not by a person.
-    fn approved_by_policy(&self) -> bool {
-        self.spec
+    /// Scheduled, or about to be, without a person's approval: approved by
+    /// its policy in `Auto` mode (in its spec, or by the ChangeTicket
+    /// reconciler when the policy turned to `Auto` after proposing it).
+    fn approved_without_a_person(&self) -> bool {
+        let by_policy = self
+            .spec
             .approval
             .as_ref()
-            .is_some_and(|a| a.approves() && a.by.starts_with(AUTO_APPROVER_PREFIX))
+            .is_some_and(|a| a.approves() && a.by.starts_with(AUTO_APPROVER_PREFIX));
+        by_policy || (self.phase == TicketPhase::Scheduled && self.approved_by_person().is_none())
     }
 
     /// Who approved it, if a person did.
@@ -371,7 +376,7 @@ fn no_longer_fits(ticket: &ExistingTicket, wanted: &ChangeTicketSpec, policy: &P
             policy.name, wanted.window, ticket.spec.window
         ));
     }
-    if ticket.approved_by_policy() && policy.mode != PolicyMode::Auto {
+    if ticket.approved_without_a_person() && policy.mode != PolicyMode::Auto {
         return Some(format!(
             "policy {} is no longer in Auto mode: the change is proposed again for a person to approve",
             policy.name

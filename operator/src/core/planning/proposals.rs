@@ -2,7 +2,8 @@
 //! at: one `Rollout` for every container that moves (newer versions, digest
 //! drift, sidecars written in the template), one `Restart` for injected
 //! sidecars below their baseline and pods changed by hand, one `Rebuild`
-//! per image on an outdated base (when the policy has a rebuild target).
+//! per container whose image is on an outdated base (when the policy has a
+//! rebuild target).
 //! Each change names its container's image now and after, both pinned by
 //! digest, and the proposal says why in words for the ticket's history.
 

@@ -203,6 +203,16 @@ fn an_open_ticket_for_the_same_change_is_not_duplicated() {
         TicketPhase::AwaitingApproval,
         TicketPhase::Scheduled,
     ] {
+        // A scheduled ticket of an Approve policy was approved by a person.
+        let mut spec = spec.clone();
+        if phase == TicketPhase::Scheduled {
+            spec.approval = Some(Approval {
+                approved: true,
+                rejected: false,
+                by: "jana".into(),
+                reason: None,
+            });
+        }
         let again = plan(
             &web(),
             &findings(vec![outdated("web", TO)]),
@@ -738,6 +748,22 @@ fn leaving_auto_mode_puts_self_approved_changes_before_a_person() {
     assert_eq!(cancelled(&plan).len(), 1);
     assert_eq!(plan.create[0].name, format!("{name}-2"));
     assert_eq!(plan.create[0].spec.approval, None);
+}
+
+#[test]
+fn a_ticket_scheduled_in_auto_mode_without_a_written_approval_goes_back_to_a_person() {
+    // Proposed in Approve mode, scheduled by refit when the policy turned
+    // to Auto, and the policy is back in Approve mode.
+    let scheduled = proposed(vec![outdated("web", TO)], TicketPhase::Scheduled);
+    let plan = plan(
+        &web(),
+        &findings(vec![outdated("web", TO)]),
+        &approve_policy(),
+        false,
+        std::slice::from_ref(&scheduled),
+    );
+    assert_eq!(cancelled(&plan).len(), 1);
+    assert_eq!(plan.create[0].name, format!("{}-2", scheduled.name));
 }
 
 #[test]

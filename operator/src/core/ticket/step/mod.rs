@@ -243,7 +243,25 @@ pub fn next_step(
             ));
         }
     };
-    let approved = ticket.approval.filter(|a| a.approves());
+    // An approval in the policy's name counts only while the policy is in
+    // Auto mode: a ticket approved that way (or by anyone writing
+    // `by: policy/<name>`) waits for a person once the policy asks for one.
+    let by_person = |a: &&Approval| !a.by.starts_with(AUTO_APPROVER_PREFIX);
+    let approved = ticket
+        .approval
+        .filter(|a| a.approves() && (mode == PolicyMode::Auto || by_person(a)));
+    if ticket.phase == TicketPhase::Scheduled && approved.is_none() && mode != PolicyMode::Auto {
+        return Step::Wait(Waiting {
+            scheduled_for: None,
+            ready: true,
+            reason: reasons::AWAITING_APPROVAL,
+            message: format!(
+                "scheduled while policy {name} was in Auto mode, which it no longer is: it does not start without a \
+                 person's approval, and refit proposes the change again for one"
+            ),
+            wake: Some(expires),
+        });
+    }
     if ticket.phase != TicketPhase::Scheduled {
         if let Some(approval) = approved {
             return Step::Move(approve(approval));
@@ -316,7 +334,7 @@ pub fn next_step(
         });
     }
     let window_full = |active: u32, max: u32| {
-        format!("{active} changes are in progress under window {window_name}; its maxConcurrentChanges is {max}")
+        format!("window {window_name} has no free slot: {active} of its maxConcurrentChanges ({max}) are in use")
     };
     match schedule.may_start(now, expected, load.window) {
         Decision::Start { opening } if load.policy < max_concurrent => Step::Start(Move {
@@ -329,7 +347,7 @@ pub fn next_step(
             ready: true,
             reason: reasons::WAITING_FOR_SLOT,
             message: format!(
-                "{} changes of policy {name} are in progress; its rollout.maxConcurrent is {max_concurrent}",
+                "policy {name} has {} of its rollout.maxConcurrent ({max_concurrent}) changes in progress",
                 load.policy
             ),
             wake: Some(wake),

@@ -236,7 +236,7 @@ fn a_full_window_or_a_busy_policy_keeps_the_ticket_waiting_for_a_slot() {
     assert_eq!(full.reason, reasons::WAITING_FOR_SLOT);
     assert_eq!(
         full.message,
-        "2 changes are in progress under window weekend-nights; its maxConcurrentChanges is 2"
+        "window weekend-nights has no free slot: 2 of its maxConcurrentChanges (2) are in use"
     );
     // It could start now, and stops being able to at 02:15Z (45m left):
     // it looks again just after.
@@ -250,7 +250,7 @@ fn a_full_window_or_a_busy_policy_keeps_the_ticket_waiting_for_a_slot() {
     ));
     assert_eq!(
         busy.message,
-        "1 changes of policy storefront-web are in progress; its rollout.maxConcurrent is 1"
+        "policy storefront-web has 1 of its rollout.maxConcurrent (1) changes in progress"
     );
 }
 
@@ -397,4 +397,38 @@ fn a_started_ticket_says_plainly_that_nothing_was_changed_yet() {
         shown.message
     );
     assert_eq!((shown.wake, shown.scheduled_for), (None, None));
+}
+
+#[test]
+fn an_approval_in_the_policys_name_counts_only_while_the_policy_is_in_auto_mode() {
+    let by_policy = Approval {
+        approved: true,
+        rejected: false,
+        by: "policy/storefront-web".into(),
+        reason: None,
+    };
+    // Written by someone into an Approve policy's ticket: still waiting.
+    let awaiting = waiting(step_at(
+        &ticket(TicketPhase::AwaitingApproval, Some(&by_policy)),
+        policy(PolicyMode::Approve),
+        Load::default(),
+        FRIDAY_NIGHT,
+    ));
+    assert_eq!(awaiting.reason, reasons::AWAITING_APPROVAL);
+    // Scheduled in Auto mode, and the policy is back in Approve mode: it
+    // does not start.
+    for approval in [Some(&by_policy), None] {
+        let held = waiting(step_at(
+            &ticket(TicketPhase::Scheduled, approval),
+            policy(PolicyMode::Approve),
+            Load::default(),
+            FRIDAY_NIGHT,
+        ));
+        assert_eq!(held.reason, reasons::AWAITING_APPROVAL);
+        assert!(
+            held.message.contains("does not start without a person's approval"),
+            "{}",
+            held.message
+        );
+    }
 }
