@@ -465,6 +465,22 @@ async fn a_rejected_change_ends_and_is_not_proposed_again() {
     let waiting = shop.wait_phase(&operator, "web", "AwaitingApproval", 30).await;
     assert_eq!(waiting["status"]["scheduledFor"], json!(new_year()));
     let ticket = name(&waiting);
+
+    // The window moves to 1 February: the ticket shows it at once.
+    let windows: Api<refit::api::ChangeWindow> = Api::all(shop.client.clone());
+    let moved = json!({"spec": {"windows": [{"schedule": "0 3 1 2 *", "duration": "1h"}]}});
+    windows
+        .patch("nights", &PatchParams::default(), &Patch::Merge(&moved))
+        .await
+        .expect("window patched");
+    let february = new_year().replace("-01-01T", "-02-01T");
+    operator
+        .wait_for("the ticket to show the new opening", 30, || async {
+            let ticket = shop.tickets_of("web").await.into_iter().next()?;
+            (ticket["status"]["scheduledFor"] == json!(february)).then_some(())
+        })
+        .await;
+
     decide(&shop.server, &ticket, false).expect("kubectl patch");
     let rejected = shop.wait_phase(&operator, "web", "Rejected", 30).await;
     let entry = last_entry(&rejected);
@@ -559,6 +575,23 @@ async fn a_ticket_not_started_in_time_expires_and_the_change_is_proposed_again()
         })
         .await;
     assert_eq!(again["spec"]["changes"], expired["spec"]["changes"]);
+
+    // The policy is deleted: no policy governs the workload, and its
+    // waiting ticket is cancelled (and kept).
+    let policies: Api<refit::api::PatchPolicy> = Api::all(shop.client.clone());
+    policies.delete("web", &DeleteParams::default()).await.expect("deleted");
+    let orphaned = operator
+        .wait_for("the new ticket to be cancelled", 30, || async {
+            shop.tickets_of("web")
+                .await
+                .into_iter()
+                .find(|t| name(t) == format!("{first}-2") && t["status"]["phase"] == "Cancelled")
+        })
+        .await;
+    assert_eq!(
+        last_entry(&orphaned)["message"],
+        "no valid policy governs the workload any more"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
