@@ -17,7 +17,7 @@ use kube::runtime::{
 };
 
 use super::{trim, watch::Stores};
-use crate::api::{ChangeTicket, DriftReport};
+use crate::api::{ChangeTicket, ChangeWindow, DriftReport};
 
 /// The objects in a cluster, by kind, as the API server returns them.
 #[derive(Debug, Default)]
@@ -33,6 +33,7 @@ pub(crate) struct Objects {
     pub namespaces: Vec<Namespace>,
     pub reports: Vec<DriftReport>,
     pub tickets: Vec<ChangeTicket>,
+    pub windows: Vec<ChangeWindow>,
 }
 
 impl Objects {
@@ -50,6 +51,7 @@ impl Objects {
             namespaces: store(self.namespaces, trim::namespace),
             reports: store(self.reports, |report| report.metadata.managed_fields = None),
             tickets: store(self.tickets, |ticket| ticket.metadata.managed_fields = None),
+            windows: store(self.windows, |window| window.metadata.managed_fields = None),
         }
     }
 }

@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
 use super::trim;
-use crate::api::{ChangeTicket, DriftReport};
+use crate::api::{ChangeTicket, ChangeWindow, DriftReport};
 
 /// The stores of everything refit watches besides its own policies and
 /// windows (which their controllers watch).
@@ -50,8 +50,10 @@ pub struct Stores {
     pub namespaces: Store<Namespace>,
     /// refit's DriftReports, to write only what changed.
     pub reports: Store<DriftReport>,
-    /// ChangeTickets: the ChangeTicket controller's own store, shared.
+    /// refit's ChangeTickets, to plan around them.
     pub tickets: Store<ChangeTicket>,
+    /// ChangeWindows, for the ChangeTicket reconciler's decisions.
+    pub windows: Store<ChangeWindow>,
 }
 
 impl Debug for Stores {
@@ -77,21 +79,21 @@ impl Stores {
         self.nodes.wait_until_ready().await?;
         self.namespaces.wait_until_ready().await?;
         self.reports.wait_until_ready().await?;
-        self.tickets.wait_until_ready().await
+        self.tickets.wait_until_ready().await?;
+        self.windows.wait_until_ready().await
     }
 }
 
 /// Starts watching. `namespace` limits the namespaced kinds to one
 /// namespace. `changed` is notified on every change of a workload, pod,
-/// node or namespace. `tickets` is the store of the ChangeTicket
-/// controller, whose watch fills it. The returned future drives every
-/// watch; it ends only when all of them do (they retry errors forever).
-pub fn start(
-    client: &Client,
-    namespace: Option<&str>,
-    changed: Arc<Notify>,
-    tickets: Store<ChangeTicket>,
-) -> (Stores, BoxFuture<'static, ()>) {
+/// node or namespace. The returned future drives every watch; it ends only
+/// when all of them do (they retry errors forever).
+///
+/// These stores are the scanner's own, never a controller's: kube's
+/// `Store::wait_until_ready` wakes only the last of several tasks waiting
+/// on one store at once, so each store here has one waiter, the scanner
+/// (and the controllers' stores only their own runners).
+pub fn start(client: &Client, namespace: Option<&str>, changed: Arc<Notify>) -> (Stores, BoxFuture<'static, ()>) {
     fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
@@ -134,6 +136,20 @@ pub fn start(
         None,
     );
     add(task);
+    let (tickets, task) = reflect(
+        api::<ChangeTicket>(client, namespace),
+        config(),
+        |ticket: &mut ChangeTicket| ticket.metadata.managed_fields = None,
+        None,
+    );
+    add(task);
+    let (windows, task) = reflect(
+        Api::<ChangeWindow>::all(client.clone()),
+        config(),
+        |window: &mut ChangeWindow| window.metadata.managed_fields = None,
+        None,
+    );
+    add(task);
     let stores = Stores {
         deployments,
         stateful_sets,
@@ -146,6 +162,7 @@ pub fn start(
         namespaces,
         reports,
         tickets,
+        windows,
     };
     (stores, futures::future::join_all(tasks).map(|_| ()).boxed())
 }

@@ -84,8 +84,6 @@ pub struct Context {
     pub tickets: TicketWriter,
     /// Takes and gives back ChangeWindow slots.
     pub slots: Slots,
-    /// ChangeWindows: the ChangeWindow controller's store, shared.
-    pub windows: Store<ChangeWindow>,
     /// Publishes Events.
     pub events: EventPublisher,
     /// The operator's metrics.
@@ -197,22 +195,14 @@ pub async fn run(settings: RunSettings, parts: Parts, shutdown: Shutdown) {
         Some(namespace) => Api::namespaced(client.clone(), namespace),
         None => Api::all(client.clone()),
     };
-    let ticket_controller = Controller::new(ticket_api, watcher::Config::default());
-    let window_controller = Controller::new(Api::<ChangeWindow>::all(client.clone()), watcher::Config::default());
-    let (stores, watches) = crate::cluster::watch::start(
-        &client,
-        settings.namespace.as_deref(),
-        cluster_changed.clone(),
-        ticket_controller.store(),
-    );
-    let windows = window_controller.store();
+    let (stores, watches) =
+        crate::cluster::watch::start(&client, settings.namespace.as_deref(), cluster_changed.clone());
     let (policies, policy_writer) = reflector::store();
     let ctx = Arc::new(Context {
         events: EventPublisher::new(client.clone(), settings.instance.clone(), metrics.clone()),
         reports: ReportWriter::new(client.clone()),
         tickets: TicketWriter::new(client.clone()),
         slots: Slots::new(client.clone()),
-        windows,
         client: client.clone(),
         stores,
         policies,
@@ -249,7 +239,7 @@ pub async fn run(settings: RunSettings, parts: Parts, shutdown: Shutdown) {
             }
             futures::future::ready(())
         });
-    let window_controller = window_controller
+    let window_controller = Controller::new(Api::<ChangeWindow>::all(client.clone()), watcher::Config::default())
         .graceful_shutdown_on(shutdown.as_sync_future())
         .run(window::reconcile, window::error_policy, ctx.clone())
         .for_each(|result| {
@@ -261,7 +251,7 @@ pub async fn run(settings: RunSettings, parts: Parts, shutdown: Shutdown) {
     let ticket_store = ctx.stores.tickets.clone();
     let by_window = ticket_store.clone();
     let by_policy = ticket_store;
-    let ticket_controller = ticket_controller
+    let ticket_controller = Controller::new(ticket_api, watcher::Config::default())
         .watches(
             Api::<ChangeWindow>::all(client.clone()),
             watcher::Config::default(),

@@ -65,6 +65,8 @@ const AFTER_CONFLICT: Duration = Duration::from_millis(200);
 const AFTER_MOVE: Duration = Duration::from_secs(1);
 /// The longest requeue (as for windows: timers further out are not kept).
 const LONGEST_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
+/// How soon to look again while the watches have not listed the cluster.
+const NOT_READY: Duration = Duration::from_millis(500);
 /// Attempts at taking a slot before trying again later.
 const CLAIM_ATTEMPTS: usize = 5;
 
@@ -79,10 +81,13 @@ pub async fn reconcile(ticket: Arc<ChangeTicket>, ctx: Arc<Context>) -> Result<A
     if !is_refits(&ticket) {
         return Ok(Action::await_change());
     }
-    // Decisions read the policy and the window from the stores: wait until
-    // they have listed, or a policy not listed yet would look deleted.
-    let _ = ctx.policies.wait_until_ready().await;
-    let _ = ctx.windows.wait_until_ready().await;
+    // Decisions read the policy and the window from the scanner's stores:
+    // until they have listed, a policy not listed yet would look deleted.
+    // (Not by awaiting the stores: kube wakes only the last of several
+    // tasks waiting on one store, and the scanner waits on these.)
+    if !ctx.readiness.is_ready() {
+        return Ok(Action::requeue(NOT_READY));
+    }
     let outcome = advance(&ticket, &ctx).await;
     count_tickets(&ctx);
     ctx.metrics
@@ -124,7 +129,8 @@ impl From<crate::cluster::TimeOutOfRange> for Failure {
     }
 }
 
-/// The ticket's policy as the step sees it, and the valid policy if any.
+/// The ticket's policy as the step sees it: missing, invalid (no `valid`
+/// compiled from it), or valid.
 fn policy_facts<'a>(name: &'a str, policy: Option<&'a PatchPolicy>, valid: Option<&ValidPolicy>) -> PolicyFacts<'a> {
     match (policy, valid) {
         (None, _) => PolicyFacts::Missing { name },
@@ -156,7 +162,7 @@ async fn advance(ticket: &ChangeTicket, ctx: &Context) -> Result<Action, Failure
     let policy = ctx.policies.get(&ObjectRef::new(&ticket.spec.policy));
     let valid = policy.as_deref().and_then(|p| validate(&p.spec).ok());
     let policy_facts = policy_facts(&ticket.spec.policy, policy.as_deref(), valid.as_ref());
-    let window = ctx.windows.get(&ObjectRef::new(&ticket.spec.window));
+    let window = ctx.stores.windows.get(&ObjectRef::new(&ticket.spec.window));
     let schedule = window.as_deref().map(|w| Schedule::compile(&w.spec));
     let window_facts = match &schedule {
         None => WindowFacts::Missing {

@@ -235,7 +235,7 @@ async fn more_scans(operator: &Operator, scans: f64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approved_ticket_starts_only_when_the_freeze_on_its_window_ends() {
-    let freeze_ends = Utc::now().trunc_subsecs(0) + TimeDelta::seconds(30);
+    let freeze_ends = Utc::now().trunc_subsecs(0) + TimeDelta::seconds(40);
     let Some(shop) = shop("Approve", frozen_until(freeze_ends), json!({}), &["web"]).await else {
         return;
     };
@@ -269,7 +269,13 @@ async fn an_approved_ticket_starts_only_when_the_freeze_on_its_window_ends() {
         last_entry(&waiting)["message"],
         "policy web is in Approve mode: waiting for a person's approval"
     );
-    assert_eq!(waiting["status"]["scheduledFor"], json!(rfc3339(freeze_ends)));
+    // The start it could have, once approved, follows the move.
+    operator
+        .wait_for("the ticket to show when it could start", 30, || async {
+            let ticket = shop.tickets_of("web").await.into_iter().next()?;
+            (ticket["status"]["scheduledFor"] == json!(rfc3339(freeze_ends))).then_some(())
+        })
+        .await;
 
     // The DriftReport links it; the policy counts it.
     let linked = operator
@@ -463,8 +469,13 @@ async fn a_rejected_change_ends_and_is_not_proposed_again() {
     let operator = shop.operator();
     operator.wait_ready().await;
     let waiting = shop.wait_phase(&operator, "web", "AwaitingApproval", 30).await;
-    assert_eq!(waiting["status"]["scheduledFor"], json!(new_year()));
     let ticket = name(&waiting);
+    operator
+        .wait_for("the ticket to show the new year's opening", 30, || async {
+            let ticket = shop.tickets_of("web").await.into_iter().next()?;
+            (ticket["status"]["scheduledFor"] == json!(new_year())).then_some(())
+        })
+        .await;
 
     // The window moves to 1 February: the ticket shows it at once.
     let windows: Api<refit::api::ChangeWindow> = Api::all(shop.client.clone());
@@ -658,7 +669,8 @@ async fn one_slot_means_one_change_at_a_time_across_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_between_every_step_makes_no_second_ticket_and_no_second_entry() {
-    let freeze_ends = Utc::now().trunc_subsecs(0) + TimeDelta::seconds(30);
+    // Long enough for three restarts before the freeze ends.
+    let freeze_ends = Utc::now().trunc_subsecs(0) + TimeDelta::seconds(60);
     let Some(shop) = shop("Approve", frozen_until(freeze_ends), json!({}), &["web"]).await else {
         return;
     };
@@ -688,11 +700,12 @@ async fn a_restart_between_every_step_makes_no_second_ticket_and_no_second_entry
     let operator = shop.operator();
     operator.wait_ready().await;
     more_scans(&operator, 1.0).await;
-    assert_eq!(
-        phases(&only_ticket().await),
-        ["Pending", "AwaitingApproval", "Scheduled"]
-    );
-    let started = shop.wait_phase(&operator, "web", "InProgress", 40).await;
+    // Still waiting for the freeze to end, or just started: either way
+    // each step once.
+    let so_far = phases(&only_ticket().await);
+    let all = ["Pending", "AwaitingApproval", "Scheduled", "InProgress"];
+    assert!(so_far == all[..3] || so_far == all, "{so_far:?}");
+    let started = shop.wait_phase(&operator, "web", "InProgress", 70).await;
     assert_eq!(name(&started), ticket);
     operator.terminate();
 
