@@ -4,9 +4,9 @@
 //! layers around it (`registry`, `cluster`, `controller`, `manifest_scan`,
 //! `cli`) gather facts, call into `core`, and carry out what it decided.
 //!
-//! Built but not wired yet: [`planning`] (findings → ChangeTickets) and
-//! [`ticket`] (the ticket state machine) are tested here but nothing calls
-//! them; `refit run` creates no tickets until the change layer is built.
+//! Tickets: [`planning`] decides which ChangeTickets a workload's findings
+//! call for, [`ticket`] how a ticket moves (its state machine, and the next
+//! step of a waiting one), [`soak`] from when a candidate's `minAge` counts.
 
 pub mod constraint;
 pub mod drift;

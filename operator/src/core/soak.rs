@@ -6,7 +6,7 @@
 //! so a tag pushed a minute ago can look years old. The rules
 //! (docs/VERSION-SELECTION.md explains them for users):
 //!
-//! 1. A build time before [`EARLIEST_PLAUSIBLE_BUILD`] (2000-01-01) or after
+//! 1. A build time before [`earliest_plausible_build`] (2000-01-01) or after
 //!    now is not plausible, and counts as no build time at all; the value is
 //!    kept for the explanation ([`BuildTime`]).
 //! 2. Without records of when tags were first seen (`refit scan`,

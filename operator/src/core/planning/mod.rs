@@ -3,10 +3,10 @@
 //! waiting ones to end (superseded by a newer change, or cancelled because
 //! nobody wants them any more). Pure: the scan writes what this decides.
 //!
-//! - What the findings propose is [`proposals`]: one `Rollout` per
+//! - What the findings propose is `proposals`: one `Rollout` per
 //!   workload, one `Restart`, one `Rebuild` per container on an outdated
 //!   base.
-//! - Names are deterministic ([`names`]), so a restart (or two replicas
+//! - Names are deterministic (`names`), so a restart (or two replicas
 //!   racing) never duplicates a ticket.
 //! - A ticket that exists for the same change is not created again. A
 //!   waiting ticket for another change of the same type is superseded by
