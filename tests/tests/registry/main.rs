@@ -933,6 +933,46 @@ async fn tls_is_required_unless_a_registry_is_marked_insecure() {
     );
 }
 
+/// `refit scan --output json --fail-on outdated` of one Deployment running
+/// `image`, against the test registry, under `policy` (PatchPolicy YAML)
+/// or the default one: (exit code, stdout, stderr).
+fn scan_one_deployment(registry: &TestRegistry, image: &str, policy: Option<&str>) -> (i32, String, String) {
+    let scratch = Scratch::new("scan");
+    let manifest = scratch.0.join("web.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: team}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {image}\n"
+        ),
+    )
+    .expect("manifest");
+    let config = scratch.0.join("refit.yaml");
+    std::fs::write(
+        &config,
+        format!("registries:\n  - host: {}\n    insecure: true\n", registry.addr),
+    )
+    .expect("config");
+    let manifest = manifest.to_str().expect("utf-8").to_owned();
+    let config = config.to_str().expect("utf-8").to_owned();
+    let mut args = vec![
+        "scan",
+        &manifest,
+        "--registry-config",
+        &config,
+        "--output",
+        "json",
+        "--fail-on",
+        "outdated",
+    ];
+    let policy_path = scratch.0.join("policy.yaml");
+    let policy_arg = policy_path.to_str().expect("utf-8").to_owned();
+    if let Some(policy) = policy {
+        std::fs::write(&policy_path, policy).expect("policy");
+        args.extend(["--policy", &policy_arg]);
+    }
+    refit_tests::run_refit(&args)
+}
+
 #[tokio::test]
 async fn refit_scan_checks_manifests_against_the_real_registry() {
     let Some(registry) = TestRegistry::start() else { return };
@@ -958,32 +998,7 @@ async fn refit_scan_checks_manifests_against_the_real_registry() {
             &ImageSpec::new("web 2.0.0").created("2026-11-01T00:00:00Z"),
         )
         .await;
-    let scratch = Scratch::new("scan");
-    let manifest = scratch.0.join("web.yaml");
-    std::fs::write(
-        &manifest,
-        format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: team}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {}/team/web:1.4.0\n",
-            registry.addr
-        ),
-    )
-    .expect("manifest");
-    let config = scratch.0.join("refit.yaml");
-    std::fs::write(
-        &config,
-        format!("registries:\n  - host: {}\n    insecure: true\n", registry.addr),
-    )
-    .expect("config");
-    let (code, stdout, stderr) = refit_tests::run_refit(&[
-        "scan",
-        manifest.to_str().expect("utf-8"),
-        "--registry-config",
-        config.to_str().expect("utf-8"),
-        "--output",
-        "json",
-        "--fail-on",
-        "outdated",
-    ]);
+    let (code, stdout, stderr) = scan_one_deployment(&registry, &format!("{}/team/web:1.4.0", registry.addr), None);
     assert_eq!(code, 1, "an outdated image fails the gate: {stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     let container = &report["workloads"][0]["containers"][0];
@@ -1014,40 +1029,9 @@ async fn refit_scan_counts_an_epoch_dated_tag_as_too_young_and_names_the_date() 
             &ImageSpec::new("web 1.4.0").created("1970-01-01T00:00:00Z"),
         )
         .await;
-    let scratch = Scratch::new("scan-soak");
-    let manifest = scratch.0.join("web.yaml");
-    std::fs::write(
-        &manifest,
-        format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: team}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {}/team/web:1.3.2\n",
-            registry.addr
-        ),
-    )
-    .expect("manifest");
-    let policy = scratch.0.join("policy.yaml");
-    std::fs::write(
-        &policy,
-        "apiVersion: refit.dev/v1alpha1\nkind: PatchPolicy\nmetadata: {name: web}\nspec:\n  images:\n    - match: \"**\"\n      update: minor\n      minAge: 3d\n",
-    )
-    .expect("policy");
-    let config = scratch.0.join("refit.yaml");
-    std::fs::write(
-        &config,
-        format!("registries:\n  - host: {}\n    insecure: true\n", registry.addr),
-    )
-    .expect("config");
-    let (code, stdout, stderr) = refit_tests::run_refit(&[
-        "scan",
-        manifest.to_str().expect("utf-8"),
-        "--policy",
-        policy.to_str().expect("utf-8"),
-        "--registry-config",
-        config.to_str().expect("utf-8"),
-        "--output",
-        "json",
-        "--fail-on",
-        "outdated",
-    ]);
+    let policy = "apiVersion: refit.dev/v1alpha1\nkind: PatchPolicy\nmetadata: {name: web}\nspec:\n  images:\n    - match: \"**\"\n      update: minor\n      minAge: 3d\n";
+    let (code, stdout, stderr) =
+        scan_one_deployment(&registry, &format!("{}/team/web:1.3.2", registry.addr), Some(policy));
     assert_eq!(code, 0, "nothing to move to yet: {stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     let container = &report["workloads"][0]["containers"][0];
