@@ -40,6 +40,17 @@ enum Command {
         /// Do not run the simulated controllers.
         #[arg(long)]
         no_controllers: bool,
+        /// A registry (`HOST[:PORT]`) whose tags the simulated kubelet
+        /// resolves as a real one would: a pod runs the digest the tag
+        /// points at (repeatable; plain HTTP for 127.0.0.1 and localhost).
+        /// Images elsewhere get made-up digests.
+        #[arg(long = "registry", value_name = "HOST[:PORT]")]
+        registries: Vec<String>,
+        /// An image reference, as a pod spec writes it, that cannot be
+        /// pulled: its pods wait in ImagePullBackOff and a rollout to it
+        /// stalls (repeatable).
+        #[arg(long = "fail-image", value_name = "REF")]
+        fail_images: Vec<String>,
     },
 }
 
@@ -52,13 +63,29 @@ async fn main() -> ExitCode {
         nodes,
         tick_ms,
         no_controllers,
+        registries,
+        fail_images,
     } = Args::parse().command;
+    if no_controllers && !(registries.is_empty() && fail_images.is_empty()) {
+        eprintln!("error: --registry and --fail-image need the simulated controllers; drop --no-controllers");
+        return ExitCode::from(2);
+    }
     let mut builder = ApiServer::builder().port(port).kubeconfig(&kubeconfig);
     for dir in crds {
         builder = builder.crds_dir(dir);
     }
     if !no_controllers {
-        builder = builder.simulate(Simulation::new().nodes(nodes).tick(Duration::from_millis(tick_ms)));
+        let mut simulation = Simulation::new().nodes(nodes).tick(Duration::from_millis(tick_ms));
+        if !registries.is_empty() {
+            simulation = match simulation.registries(&registries) {
+                Ok(simulation) => simulation,
+                Err(error) => {
+                    eprintln!("error: --registry: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+        }
+        builder = builder.simulate(simulation);
     }
     let server = match builder.start().await {
         Ok(server) => server,
@@ -67,6 +94,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(control) = server.simulation() {
+        for image in &fail_images {
+            control.fail_image(image);
+        }
+    }
     println!("refit-apiserver serving on {}", server.url());
     println!("kubeconfig written to {}", kubeconfig.display());
     println!("try: KUBECONFIG={} kubectl get changetickets -A", kubeconfig.display());

@@ -513,3 +513,37 @@ async fn a_delay_slows_every_answer() {
     maps.list(&ListParams::default()).await.expect("listed");
     assert!(started.elapsed() < Duration::from_millis(300));
 }
+
+#[tokio::test]
+async fn a_pod_of_a_reference_pinned_by_digest_runs_exactly_that_digest() {
+    let (_server, client) = start().await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    // The test's resolver cannot pull `missing…` by tag, and would report
+    // another digest for anything else: a pinned reference is pulled by
+    // its digest all the same, as a kubelet does.
+    let pinned = format!("sha256:{}", "3f".repeat(32));
+    for (app, image) in [
+        ("pinned", format!("missing/web:1.25.4@{pinned}")),
+        ("tagged", "missing/web:1.25.4".to_owned()),
+    ] {
+        let created: Deployment =
+            serde_json::from_value(workload("Deployment", app, &image, json!({}))).expect("valid");
+        deployments
+            .create(&PostParams::default(), &created)
+            .await
+            .expect("created");
+    }
+    let ids = eventually("the pinned pods to run", || {
+        let client = client.clone();
+        async move {
+            let ids = pod_image_ids(&client, "pinned").await;
+            (ids.len() == 2 && ids.iter().all(|id| !id.is_empty())).then_some(ids)
+        }
+    })
+    .await;
+    assert_eq!(ids, vec![format!("missing/web@{pinned}"); 2]);
+    assert!(
+        pod_image_ids(&client, "tagged").await.iter().all(String::is_empty),
+        "the tag itself still cannot be pulled"
+    );
+}

@@ -14,6 +14,7 @@
 //! managedFields, exactly like a client's.
 
 mod kubelet;
+mod registry;
 mod workloads;
 
 use std::{
@@ -92,6 +93,16 @@ impl Simulation {
             Box::pin(async move { resolve(image).await })
         });
         self
+    }
+
+    /// Resolves the tags of images on `hosts` (`registry.example.com`,
+    /// `127.0.0.1:5000`) through those registries, as a kubelet pulls
+    /// them: a tag runs the digest it points at when the pod starts, and a
+    /// tag the registry does not have cannot be pulled. Images elsewhere
+    /// keep made-up digests. An error when the hosts cannot be used.
+    pub fn registries(mut self, hosts: &[String]) -> Result<Simulation, String> {
+        self.resolver = registry::through(hosts)?;
+        Ok(self)
     }
 
     /// Resolves images to digests with a plain function.
@@ -180,6 +191,13 @@ pub(crate) async fn run(state: Arc<State>, simulation: Simulation, control: Arc<
         let failing = control.failing();
         let mut images = Images::new();
         for image in images_in(&state) {
+            // A reference pinned by digest runs that digest, whatever the
+            // test's resolver says of its tag: the kubelet pulls exactly it.
+            if !resolved.contains_key(&image)
+                && let Some(digest) = registry::pinned_digest(&image)
+            {
+                resolved.insert(image.clone(), digest);
+            }
             if !resolved.contains_key(&image)
                 && let Some(digest) = (simulation.resolver)(image.clone()).await
             {

@@ -1211,7 +1211,14 @@ async fn an_epoch_dated_new_tag_soaks_from_its_first_sighting_across_restarts() 
         container["reason"],
         "no newer tag allowed for 1.25.3-alpine3.20; passed over 1.26.0-alpine3.20 (first seen just now, minAge 3d)"
     );
-    let entry = first_seen_of_web(&server, &host).expect("recorded");
+    // The report is written before the scan publishes the policy's
+    // status: wait for the record there.
+    let entry = operator
+        .wait_for("the policy to record 1.26.0-alpine3.20", 30, || async {
+            let entry = first_seen_of_web(&server, &host)?;
+            entry["tags"]["1.26.0-alpine3.20"].is_string().then_some(entry)
+        })
+        .await;
     assert_eq!(entry["firstListed"], listed, "the first listing never moves");
     let seen = entry["tags"]["1.26.0-alpine3.20"].clone();
     assert!(
