@@ -89,7 +89,6 @@ pub async fn reconcile(ticket: Arc<ChangeTicket>, ctx: Arc<Context>) -> Result<A
         return Ok(Action::requeue(NOT_READY));
     }
     let outcome = advance(&ticket, &ctx).await;
-    count_tickets(&ctx);
     ctx.metrics
         .reconcile_duration
         .get_or_create(&label("controller", CONTROLLER))
@@ -353,6 +352,10 @@ async fn record(
             next.observed_generation = ticket.metadata.generation;
             write(ctx, ticket, next).await?;
             announce(ctx, ticket, &moved).await;
+            // Counted when a phase changes (and at every scan), not at every
+            // reconcile: a restart reconciles every ticket, and counting
+            // walks them all.
+            count_tickets(ctx);
             // The scanner links open tickets from DriftReports: let it look.
             ctx.cluster_changed.notify_one();
             Ok(Action::requeue(AFTER_MOVE))
