@@ -51,6 +51,11 @@ enum Command {
         /// stalls (repeatable).
         #[arg(long = "fail-image", value_name = "REF")]
         fail_images: Vec<String>,
+        /// An image reference whose containers crash over and over: Ready
+        /// for one step, then `CrashLoopBackOff`, restarts climbing
+        /// (repeatable).
+        #[arg(long = "crash-image", value_name = "REF")]
+        crash_images: Vec<String>,
     },
 }
 
@@ -65,9 +70,12 @@ async fn main() -> ExitCode {
         no_controllers,
         registries,
         fail_images,
+        crash_images,
     } = Args::parse().command;
-    if no_controllers && !(registries.is_empty() && fail_images.is_empty()) {
-        eprintln!("error: --registry and --fail-image need the simulated controllers; drop --no-controllers");
+    if no_controllers && !(registries.is_empty() && fail_images.is_empty() && crash_images.is_empty()) {
+        eprintln!(
+            "error: --registry, --fail-image and --crash-image need the simulated controllers; drop --no-controllers"
+        );
         return ExitCode::from(2);
     }
     let mut builder = ApiServer::builder().port(port).kubeconfig(&kubeconfig);
@@ -97,6 +105,9 @@ async fn main() -> ExitCode {
     if let Some(control) = server.simulation() {
         for image in &fail_images {
             control.fail_image(image);
+        }
+        for image in &crash_images {
+            control.crash_image(image);
         }
     }
     println!("refit-apiserver serving on {}", server.url());

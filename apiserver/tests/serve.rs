@@ -98,11 +98,15 @@ async fn pod_state(pods: &Api<Pod>, app: &str) -> Option<String> {
 }
 
 #[tokio::test]
-async fn fail_image_on_the_command_line_keeps_that_image_from_being_pulled() {
-    let served = Served::start(&["--fail-image", "nginx:1.25"]);
+async fn fail_image_and_crash_image_on_the_command_line_break_those_images() {
+    let served = Served::start(&["--fail-image", "nginx:1.25", "--crash-image", "nginx:1.27"]);
     let client = served.client().await;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
-    for (name, image) in [("broken", "nginx:1.25"), ("fine", "nginx:1.26")] {
+    for (name, image) in [
+        ("broken", "nginx:1.25"),
+        ("fine", "nginx:1.26"),
+        ("crashing", "nginx:1.27"),
+    ] {
         deployments
             .create(&PostParams::default(), &deployment(name, image))
             .await
@@ -119,6 +123,11 @@ async fn fail_image_on_the_command_line_keeps_that_image_from_being_pulled() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(states, (Some("ImagePullBackOff".into()), Some("Running".into())));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pod_state(&pods, "crashing").await.as_deref() != Some("CrashLoopBackOff") {
+        assert!(Instant::now() < deadline, "the crashing image never crashed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[test]
@@ -131,6 +140,6 @@ fn registry_and_fail_image_without_the_controllers_are_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr).trim(),
-        "error: --registry and --fail-image need the simulated controllers; drop --no-controllers"
+        "error: --registry, --fail-image and --crash-image need the simulated controllers; drop --no-controllers"
     );
 }

@@ -547,3 +547,43 @@ async fn a_pod_of_a_reference_pinned_by_digest_runs_exactly_that_digest() {
         "the tag itself still cannot be pulled"
     );
 }
+
+#[tokio::test]
+async fn a_crashing_image_is_ready_now_and_then_and_its_restarts_climb() {
+    let (server, client) = start().await;
+    server.simulation().expect("simulated").crash_image("web:1.26.0");
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let created: Deployment =
+        serde_json::from_value(workload("Deployment", "web", "web:1.26.0", json!({}))).expect("valid");
+    deployments
+        .create(&PostParams::default(), &created)
+        .await
+        .expect("created");
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new((false, false)));
+    let restarts = eventually("restarts to climb past 3, ready and crashing in turn", || {
+        let pods = pods.clone();
+        let seen = seen.clone();
+        async move {
+            let list = pods.list(&ListParams::default().labels("app=web")).await.ok()?;
+            let status = list
+                .items
+                .first()?
+                .status
+                .clone()?
+                .container_statuses?
+                .into_iter()
+                .next()?;
+            let crashing = status
+                .state
+                .and_then(|s| s.waiting)
+                .is_some_and(|w| w.reason.as_deref() == Some("CrashLoopBackOff"));
+            let mut seen = seen.lock().expect("not poisoned");
+            seen.0 |= status.ready;
+            seen.1 |= crashing;
+            (status.restart_count > 3 && seen.0 && seen.1).then_some(status.restart_count)
+        }
+    })
+    .await;
+    assert!(restarts > 3);
+}

@@ -7,7 +7,12 @@
 //! which is exactly the drift refit looks for. Only a change of a running
 //! pod's container image (`kubectl set image pod/…`, the one change a pod's
 //! spec allows) restarts that container with the new image, as a real
-//! kubelet does: new `image` and `imageID`, `restartCount` one higher.
+//! kubelet does: new `image` and `imageID`, `restartCount` one higher. A
+//! container of an image the test marks as crashing
+//! (`SimulationControl::crash_image`) alternates between Ready and
+//! `CrashLoopBackOff`, one step each, its `restartCount` climbing.
+
+use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
@@ -150,6 +155,47 @@ fn restarted(pod: &Value, images: &Images, now: &str) -> Option<Value> {
     if !changed {
         return None;
     }
+    set_ready(&mut status, now);
+    Some(status)
+}
+
+/// The status of a running pod after one step of its crashing containers
+/// (those whose image is in `crashing`): a Ready one exits and waits in
+/// `CrashLoopBackOff`, a waiting one starts again. `None` when no
+/// container crashes.
+fn crash_step(pod: &Value, crashing: &HashSet<String>, now: &str) -> Option<Value> {
+    let mut status = pod["status"].clone();
+    let mut changed = false;
+    for running in status["containerStatuses"].as_array_mut().into_iter().flatten() {
+        let Some(image) = running["image"].as_str() else {
+            continue;
+        };
+        if !crashing.contains(image) {
+            continue;
+        }
+        changed = true;
+        if running["ready"] == true {
+            let restarts = running["restartCount"].as_i64().unwrap_or(0) + 1;
+            running["ready"] = json!(false);
+            running["started"] = json!(false);
+            running["restartCount"] = json!(restarts);
+            running["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now}});
+            running["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off restarting failed container {}", running["name"].as_str().unwrap_or_default())}});
+        } else {
+            running["ready"] = json!(true);
+            running["started"] = json!(true);
+            running["state"] = json!({"running": {"startedAt": now}});
+        }
+    }
+    if !changed {
+        return None;
+    }
+    set_ready(&mut status, now);
+    Some(status)
+}
+
+/// Sets the pod's Ready and ContainersReady conditions from its containers.
+fn set_ready(status: &mut Value, now: &str) {
     let ready = status["containerStatuses"]
         .as_array()
         .is_some_and(|list| list.iter().all(|c| c["ready"] == true));
@@ -161,12 +207,12 @@ fn restarted(pod: &Value, images: &Images, now: &str) -> Option<Value> {
             condition["lastTransitionTime"] = json!(now);
         }
     }
-    Some(status)
 }
 
 /// Gives pods without a status one, starts waiting pods whose images can
-/// now be pulled, and restarts containers whose image was changed.
-pub(crate) fn step(state: &State, images: &Images) {
+/// now be pulled, restarts containers whose image was changed, and crashes
+/// the containers of `crashing` images.
+pub(crate) fn step(state: &State, images: &Images, crashing: &HashSet<String>) {
     let mut store = state.store();
     let now = gc::now();
     let pods: Vec<Value> = store.list("/pods", None).cloned().collect();
@@ -177,6 +223,8 @@ pub(crate) fn step(state: &State, images: &Images) {
         let phase = pod["status"]["phase"].as_str();
         if phase == Some("Running") {
             if let Some(status) = restarted(&pod, images, &now) {
+                write_status(&mut store, state, &pod, status);
+            } else if let Some(status) = crash_step(&pod, crashing, &now) {
                 write_status(&mut store, state, &pod, status);
             }
             continue;

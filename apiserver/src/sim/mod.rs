@@ -130,6 +130,7 @@ pub fn fake_digest(image: &str) -> String {
 #[derive(Debug, Default)]
 pub struct SimulationControl {
     failing: Mutex<HashSet<String>>,
+    crashing: Mutex<HashSet<String>>,
 }
 
 impl SimulationControl {
@@ -152,6 +153,31 @@ impl SimulationControl {
 
     pub(crate) fn failing(&self) -> HashSet<String> {
         self.failing.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Containers running `image` (as written in the pod spec) crash over
+    /// and over from now on, as a bad release does: each starts and is
+    /// Ready for one step, then exits with code 1 and waits in
+    /// `CrashLoopBackOff` for one step, its `restartCount` one higher each
+    /// time. Pods stay Ready only part of the time, so a rollout to the
+    /// image may still look done to a controller that checks only once.
+    pub fn crash_image(&self, image: &str) {
+        self.crashing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(image.to_string());
+    }
+
+    /// Undoes [`crash_image`](Self::crash_image).
+    pub fn stop_crashing(&self, image: &str) {
+        self.crashing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(image);
+    }
+
+    pub(crate) fn crashing(&self) -> HashSet<String> {
+        self.crashing.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 
@@ -211,7 +237,7 @@ pub(crate) async fn run(state: Arc<State>, simulation: Simulation, control: Arc<
             images.insert(image, digest);
         }
         workloads::step(&state, &images);
-        kubelet::step(&state, &images);
+        kubelet::step(&state, &images, &control.crashing());
         tokio::time::sleep(simulation.tick).await;
     }
 }
