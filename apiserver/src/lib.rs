@@ -32,6 +32,7 @@ pub mod apply;
 pub mod conversion;
 pub mod discovery;
 pub mod faults;
+pub mod fixtures;
 pub mod gc;
 pub mod objects;
 pub mod patch;

@@ -11,10 +11,10 @@ use std::{
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod};
 use kube::{
     Api, Client, Config,
-    api::{ListParams, PostParams},
+    api::PostParams,
     config::{KubeConfigOptions, Kubeconfig},
 };
-use serde_json::json;
+use refit_apiserver::fixtures::{deployment, first_container_status};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -66,29 +66,9 @@ impl Drop for Served {
     }
 }
 
-fn deployment(name: &str, image: &str) -> Deployment {
-    serde_json::from_value(json!({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "main", "image": image}]}}},
-    }))
-    .expect("a Deployment")
-}
-
 /// The waiting reason (or `Running`) of `app`'s first pod, once it has one.
 async fn pod_state(pods: &Api<Pod>, app: &str) -> Option<String> {
-    let list = pods
-        .list(&ListParams::default().labels(&format!("app={app}")))
-        .await
-        .ok()?;
-    let status = list
-        .items
-        .first()?
-        .status
-        .clone()?
-        .container_statuses?
-        .into_iter()
-        .next()?;
+    let status = first_container_status(pods, app).await?;
     let state = status.state?;
     match (state.running, state.waiting) {
         (Some(_), _) => Some("Running".into()),

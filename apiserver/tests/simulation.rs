@@ -13,7 +13,7 @@ use kube::{
     api::{ListParams, Patch, PatchParams, PostParams},
     runtime::{WatchStreamExt, watcher},
 };
-use refit_apiserver::{ApiServer, Simulation, WriteFault};
+use refit_apiserver::{ApiServer, Simulation, WriteFault, fixtures::first_container_status};
 use serde_json::{Value, json};
 
 /// The digest the test "registry" reports for every image.
@@ -565,15 +565,7 @@ async fn a_crashing_image_is_ready_now_and_then_and_its_restarts_climb() {
         let pods = pods.clone();
         let seen = seen.clone();
         async move {
-            let list = pods.list(&ListParams::default().labels("app=web")).await.ok()?;
-            let status = list
-                .items
-                .first()?
-                .status
-                .clone()?
-                .container_statuses?
-                .into_iter()
-                .next()?;
+            let status = first_container_status(&pods, "web").await?;
             let crashing = status
                 .state
                 .and_then(|s| s.waiting)

@@ -12,36 +12,15 @@ use std::time::{Duration, Instant};
 
 use harness::{ImageSpec, Pusher, TestRegistry};
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod};
-use kube::{
-    Api,
-    api::{ListParams, PostParams},
+use kube::{Api, api::PostParams};
+use refit_apiserver::{
+    ApiServer, Simulation,
+    fixtures::{deployment, first_container_status},
 };
-use refit_apiserver::{ApiServer, Simulation};
-use serde_json::json;
-
-fn deployment(name: &str, image: &str) -> Deployment {
-    serde_json::from_value(json!({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "main", "image": image}]}}},
-    }))
-    .expect("a Deployment")
-}
 
 /// `imageID` and waiting reason of `app`'s pod, once it has a status.
 async fn pod_of(pods: &Api<Pod>, app: &str) -> Option<(String, Option<String>)> {
-    let list = pods
-        .list(&ListParams::default().labels(&format!("app={app}")))
-        .await
-        .ok()?;
-    let status = list
-        .items
-        .first()?
-        .status
-        .clone()?
-        .container_statuses?
-        .into_iter()
-        .next()?;
+    let status = first_container_status(pods, app).await?;
     let waiting = status.state.and_then(|s| s.waiting).and_then(|w| w.reason);
     Some((status.image_id, waiting))
 }

@@ -68,6 +68,23 @@ fn approve_policy() -> PlanningPolicy<'static> {
     }
 }
 
+/// The plan of an Approve policy for Deployment `web` with `containers`,
+/// given the tickets that exist.
+fn approve_plan(containers: Vec<ContainerFinding>, existing: &[ExistingTicket]) -> Plan {
+    plan(&web(), &findings(containers), &approve_policy(), false, existing)
+}
+
+/// The verdict on nginx 1.29.8-alpine in `state`, with nothing to move to.
+fn no_candidate(state: FindingState, reason: &str) -> Verdict {
+    Verdict {
+        state,
+        candidate: None,
+        change_reason: None,
+        reason: reason.into(),
+        ..outdated_verdict(TO)
+    }
+}
+
 fn existing(name: &str, phase: TicketPhase, spec: &ChangeTicketSpec) -> ExistingTicket {
     ExistingTicket {
         name: name.into(),
@@ -78,13 +95,7 @@ fn existing(name: &str, phase: TicketPhase, spec: &ChangeTicketSpec) -> Existing
 
 #[test]
 fn an_outdated_container_becomes_one_rollout_ticket_awaiting_a_decision() {
-    let plan = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let plan = approve_plan(vec![outdated("web", TO)], &[]);
     assert_eq!(plan.create.len(), 1);
     let NewTicket { name, spec, .. } = &plan.create[0];
     assert!(name.starts_with("deployment-web-"), "{name}");
@@ -129,44 +140,14 @@ fn report_mode_creates_nothing_and_says_why() {
 
 #[test]
 fn the_same_change_always_gets_the_same_name() {
-    let first = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
-    let again = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let first = approve_plan(vec![outdated("web", TO)], &[]);
+    let again = approve_plan(vec![outdated("web", TO)], &[]);
     assert_eq!(first.create[0].name, again.create[0].name);
-    let other = plan(
-        &web(),
-        &findings(vec![outdated("web", TO_NEWER)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let other = approve_plan(vec![outdated("web", TO_NEWER)], &[]);
     assert_ne!(first.create[0].name, other.create[0].name);
     // Container order does not matter.
-    let two = plan(
-        &web(),
-        &findings(vec![outdated("web", TO), outdated("sidecar", TO_NEWER)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
-    let swapped = plan(
-        &web(),
-        &findings(vec![outdated("sidecar", TO_NEWER), outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let two = approve_plan(vec![outdated("web", TO), outdated("sidecar", TO_NEWER)], &[]);
+    let swapped = approve_plan(vec![outdated("sidecar", TO_NEWER), outdated("web", TO)], &[]);
     assert_eq!(two.create[0].name, swapped.create[0].name);
 }
 
@@ -190,13 +171,7 @@ fn names_stay_dns_labels_for_long_workload_names() {
 
 #[test]
 fn an_open_ticket_for_the_same_change_is_not_duplicated() {
-    let first = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let first = approve_plan(vec![outdated("web", TO)], &[]);
     let NewTicket { name, spec, .. } = first.create[0].clone();
     for phase in [
         TicketPhase::Pending,
@@ -213,13 +188,7 @@ fn an_open_ticket_for_the_same_change_is_not_duplicated() {
                 reason: None,
             });
         }
-        let again = plan(
-            &web(),
-            &findings(vec![outdated("web", TO)]),
-            &approve_policy(),
-            false,
-            &[existing(&name, phase, &spec)],
-        );
+        let again = approve_plan(vec![outdated("web", TO)], &[existing(&name, phase, &spec)]);
         assert!(again.create.is_empty() && again.end.is_empty(), "{phase:?}");
         assert_eq!(
             again.notes,
@@ -232,19 +201,10 @@ fn an_open_ticket_for_the_same_change_is_not_duplicated() {
 
 #[test]
 fn a_newer_candidate_supersedes_a_waiting_ticket() {
-    let first = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let first = approve_plan(vec![outdated("web", TO)], &[]);
     let NewTicket { name, spec, .. } = first.create[0].clone();
-    let newer = plan(
-        &web(),
-        &findings(vec![outdated("web", TO_NEWER)]),
-        &approve_policy(),
-        false,
+    let newer = approve_plan(
+        vec![outdated("web", TO_NEWER)],
         &[existing(&name, TicketPhase::AwaitingApproval, &spec)],
     );
     assert_eq!(
@@ -271,19 +231,10 @@ fn a_newer_candidate_supersedes_a_waiting_ticket() {
 
 #[test]
 fn nothing_new_starts_while_a_change_is_under_way() {
-    let first = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let first = approve_plan(vec![outdated("web", TO)], &[]);
     let NewTicket { name, spec, .. } = first.create[0].clone();
-    let newer = plan(
-        &web(),
-        &findings(vec![outdated("web", TO_NEWER)]),
-        &approve_policy(),
-        false,
+    let newer = approve_plan(
+        vec![outdated("web", TO_NEWER)],
         &[existing(&name, TicketPhase::InProgress, &spec)],
     );
     assert!(newer.create.is_empty() && newer.end.is_empty());
@@ -297,13 +248,7 @@ fn nothing_new_starts_while_a_change_is_under_way() {
 
 #[test]
 fn settled_changes_are_not_proposed_again() {
-    let first = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let first = approve_plan(vec![outdated("web", TO)], &[]);
     let NewTicket { name, spec, .. } = first.create[0].clone();
     for phase in [
         TicketPhase::Succeeded,
@@ -311,13 +256,7 @@ fn settled_changes_are_not_proposed_again() {
         TicketPhase::RolledBack,
         TicketPhase::Failed,
     ] {
-        let again = plan(
-            &web(),
-            &findings(vec![outdated("web", TO)]),
-            &approve_policy(),
-            false,
-            &[existing(&name, phase, &spec)],
-        );
+        let again = approve_plan(vec![outdated("web", TO)], &[existing(&name, phase, &spec)]);
         assert!(again.create.is_empty(), "{phase:?}");
         assert_eq!(
             again.notes,
@@ -330,19 +269,10 @@ fn settled_changes_are_not_proposed_again() {
 
 #[test]
 fn an_expired_change_is_proposed_again_under_the_next_name() {
-    let first = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let first = approve_plan(vec![outdated("web", TO)], &[]);
     let NewTicket { name, spec, .. } = first.create[0].clone();
-    let second = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
+    let second = approve_plan(
+        vec![outdated("web", TO)],
         &[existing(&name, TicketPhase::Expired, &spec)],
     );
     assert_eq!(second.create[0].name, format!("{name}-2"));
@@ -361,13 +291,7 @@ fn an_expired_change_is_proposed_again_under_the_next_name() {
 
 #[test]
 fn rolled_back_targets_are_remembered_as_bad_tags() {
-    let first = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let first = approve_plan(vec![outdated("web", TO)], &[]);
     let NewTicket { name, spec, .. } = first.create[0].clone();
     let bad = rolled_back_tags(&[existing(&name, TicketPhase::RolledBack, &spec)]);
     assert!(bad["docker.io/library/nginx"].contains("1.31.4-alpine"));
@@ -380,13 +304,7 @@ fn report_only_and_unpinnable_findings_are_not_planned() {
     report_only.actionable = false;
     let mut no_digest = outdated_verdict(TO);
     no_digest.change_reason = None;
-    let plan = plan(
-        &web(),
-        &findings(vec![finding("web", report_only), finding("app", no_digest)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let plan = approve_plan(vec![finding("web", report_only), finding("app", no_digest)], &[]);
     assert!(plan.create.is_empty());
 }
 
@@ -401,13 +319,7 @@ fn a_digest_drift_rolls_out_the_tags_new_digest() {
     drift.change_reason = Some(ChangeReason::DigestDrift);
     drift.current = Some(ImageReference::parse(&format!("nginx:1.31.4-alpine@{}", digest_of(1))).expect("valid"));
     drift.candidate = Some(ImageReference::parse(&format!("nginx:1.31.4-alpine@{}", digest_of(2))).expect("valid"));
-    let plan = plan(
-        &web(),
-        &findings(vec![finding("web", drift)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let plan = approve_plan(vec![finding("web", drift)], &[]);
     assert_eq!(plan.create[0].spec.summary, "nginx 1.31.4-alpine (digest 020202020202)");
     assert_eq!(plan.create[0].spec.changes[0].reason, ChangeReason::DigestDrift);
 }
@@ -502,11 +414,8 @@ fn rebuilds_of_different_images_do_not_supersede_each_other() {
     };
     let first = plan(&web(), &findings(vec![rebuild("app")]), &approve_policy(), false, &[]);
     let NewTicket { name, spec, .. } = first.create[0].clone();
-    let both = plan(
-        &web(),
-        &findings(vec![rebuild("app"), rebuild("worker")]),
-        &approve_policy(),
-        false,
+    let both = approve_plan(
+        vec![rebuild("app"), rebuild("worker")],
         &[existing(&name, TicketPhase::AwaitingApproval, &spec)],
     );
     assert!(both.end.is_empty(), "the app's rebuild stays: {:?}", both.end);
@@ -547,13 +456,7 @@ fn a_new_hand_edit_after_a_restart_gets_a_new_ticket() {
 /// hashes were checked with Python's `hashlib` over the same bytes.
 #[test]
 fn ticket_names_are_the_same_as_in_earlier_releases() {
-    let web = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let web = approve_plan(vec![outdated("web", TO)], &[]);
     assert_eq!(web.create[0].name, "deployment-web-7a62f302a1");
     // Cut to 37 characters, which ends on a `-` that is dropped.
     let long = WorkloadRef {
@@ -591,13 +494,7 @@ fn cancelled(plan: &Plan) -> Vec<(&str, &str)> {
 
 #[test]
 fn a_new_ticket_says_why_in_the_findings_words() {
-    let plan = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        &[],
-    );
+    let plan = approve_plan(vec![outdated("web", TO)], &[]);
     assert_eq!(
         plan.create[0].why,
         "proposed by policy storefront-web: web: 1.31.4-alpine is the newest allowed"
@@ -613,13 +510,7 @@ fn a_persons_approval_is_not_carried_to_the_ticket_that_supersedes_it() {
         by: "jana".into(),
         reason: Some("CAB 2026-12-03".into()),
     });
-    let newer = plan(
-        &web(),
-        &findings(vec![outdated("web", TO_NEWER)]),
-        &approve_policy(),
-        false,
-        std::slice::from_ref(&approved),
-    );
+    let newer = approve_plan(vec![outdated("web", TO_NEWER)], std::slice::from_ref(&approved));
     assert_eq!(
         newer.create[0].spec.approval, None,
         "a person approves the new change again"
@@ -686,13 +577,7 @@ fn a_pinned_workload_gets_no_ticket_and_loses_its_waiting_ones() {
 fn a_ticket_of_the_policy_that_no_longer_governs_is_cancelled() {
     let mut foreign = proposed(vec![outdated("web", TO)], TicketPhase::AwaitingApproval);
     foreign.spec.policy = "storefront-legacy".into();
-    let plan = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        std::slice::from_ref(&foreign),
-    );
+    let plan = approve_plan(vec![outdated("web", TO)], std::slice::from_ref(&foreign));
     assert_eq!(
         cancelled(&plan),
         [(
@@ -738,11 +623,8 @@ fn leaving_auto_mode_puts_self_approved_changes_before_a_person() {
     };
     let first = plan(&web(), &findings(vec![outdated("web", TO)]), &auto, false, &[]);
     let NewTicket { name, spec, .. } = first.create[0].clone();
-    let plan = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
+    let plan = approve_plan(
+        vec![outdated("web", TO)],
         &[existing(&name, TicketPhase::Scheduled, &spec)],
     );
     assert_eq!(cancelled(&plan).len(), 1);
@@ -755,13 +637,7 @@ fn a_ticket_scheduled_in_auto_mode_without_a_written_approval_goes_back_to_a_per
     // Proposed in Approve mode, scheduled by refit when the policy turned
     // to Auto, and the policy is back in Approve mode.
     let scheduled = proposed(vec![outdated("web", TO)], TicketPhase::Scheduled);
-    let plan = plan(
-        &web(),
-        &findings(vec![outdated("web", TO)]),
-        &approve_policy(),
-        false,
-        std::slice::from_ref(&scheduled),
-    );
+    let plan = approve_plan(vec![outdated("web", TO)], std::slice::from_ref(&scheduled));
     assert_eq!(cancelled(&plan).len(), 1);
     assert_eq!(plan.create[0].name, format!("{}-2", scheduled.name));
 }
@@ -770,18 +646,8 @@ fn a_ticket_scheduled_in_auto_mode_without_a_written_approval_goes_back_to_a_per
 fn a_waiting_ticket_the_workload_no_longer_needs_is_cancelled() {
     let waiting = proposed(vec![outdated("web", TO)], TicketPhase::AwaitingApproval);
     // Someone moved the image to the candidate by hand.
-    let mut current = outdated_verdict(TO);
-    current.state = FindingState::UpToDate;
-    current.candidate = None;
-    current.change_reason = None;
-    current.reason = "no newer tag allowed for 1.31.4-alpine".into();
-    let plan = plan(
-        &web(),
-        &findings(vec![finding("web", current)]),
-        &approve_policy(),
-        false,
-        std::slice::from_ref(&waiting),
-    );
+    let current = no_candidate(FindingState::UpToDate, "no newer tag allowed for 1.31.4-alpine");
+    let plan = approve_plan(vec![finding("web", current)], std::slice::from_ref(&waiting));
     assert_eq!(
         cancelled(&plan),
         [(
@@ -794,18 +660,11 @@ fn a_waiting_ticket_the_workload_no_longer_needs_is_cancelled() {
 #[test]
 fn a_registry_that_cannot_be_reached_cancels_nothing() {
     let waiting = proposed(vec![outdated("web", TO)], TicketPhase::AwaitingApproval);
-    let mut unknown = outdated_verdict(TO);
-    unknown.state = FindingState::Unknown;
-    unknown.candidate = None;
-    unknown.change_reason = None;
-    unknown.reason = "tags unknown (registry-1.docker.io: 503 Service Unavailable)".into();
-    let plan = plan(
-        &web(),
-        &findings(vec![finding("web", unknown)]),
-        &approve_policy(),
-        false,
-        std::slice::from_ref(&waiting),
+    let unknown = no_candidate(
+        FindingState::Unknown,
+        "tags unknown (registry-1.docker.io: 503 Service Unavailable)",
     );
+    let plan = approve_plan(vec![finding("web", unknown)], std::slice::from_ref(&waiting));
     assert!(plan.end.is_empty() && plan.create.is_empty(), "{plan:?}");
     assert_eq!(
         plan.notes,
@@ -820,13 +679,7 @@ fn a_registry_that_cannot_be_reached_cancels_nothing() {
 fn after_a_crash_between_creating_and_superseding_the_old_ticket_is_superseded() {
     let old = proposed(vec![outdated("web", TO)], TicketPhase::AwaitingApproval);
     let new = proposed(vec![outdated("web", TO_NEWER)], TicketPhase::Pending);
-    let plan = plan(
-        &web(),
-        &findings(vec![outdated("web", TO_NEWER)]),
-        &approve_policy(),
-        false,
-        &[old.clone(), new.clone()],
-    );
+    let plan = approve_plan(vec![outdated("web", TO_NEWER)], &[old.clone(), new.clone()]);
     assert!(plan.create.is_empty());
     assert_eq!(
         plan.end,
