@@ -189,6 +189,10 @@ pub enum TicketPhase {
     Failed,
     /// The change failed and the previous images were restored.
     RolledBack,
+    /// Someone else changed the workload while the change was under way
+    /// (set its images, scaled it to zero or deleted it): refit stopped
+    /// and rolled nothing back over their change. The history names who.
+    Interrupted,
     /// A person rejected the change.
     Rejected,
     /// A newer candidate replaced this change before it started.
@@ -206,7 +210,7 @@ impl TicketPhase {
     /// Every phase, in the order a ticket that goes all the way passes
     /// through them, then the other endings. (The test next to the enum
     /// fails to compile when a phase is added, as a reminder to list it.)
-    pub const ALL: [TicketPhase; 11] = [
+    pub const ALL: [TicketPhase; 12] = [
         TicketPhase::Pending,
         TicketPhase::AwaitingApproval,
         TicketPhase::Scheduled,
@@ -214,6 +218,7 @@ impl TicketPhase {
         TicketPhase::Succeeded,
         TicketPhase::Failed,
         TicketPhase::RolledBack,
+        TicketPhase::Interrupted,
         TicketPhase::Rejected,
         TicketPhase::Superseded,
         TicketPhase::Expired,
@@ -227,6 +232,7 @@ impl TicketPhase {
             TicketPhase::Succeeded
                 | TicketPhase::Failed
                 | TicketPhase::RolledBack
+                | TicketPhase::Interrupted
                 | TicketPhase::Rejected
                 | TicketPhase::Superseded
                 | TicketPhase::Expired
@@ -254,6 +260,7 @@ impl TicketPhase {
             TicketPhase::Succeeded => "Succeeded",
             TicketPhase::Failed => "Failed",
             TicketPhase::RolledBack => "RolledBack",
+            TicketPhase::Interrupted => "Interrupted",
             TicketPhase::Rejected => "Rejected",
             TicketPhase::Superseded => "Superseded",
             TicketPhase::Expired => "Expired",
@@ -303,6 +310,12 @@ pub struct ChangeTicketStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
 
+    /// How far the change has been carried out. Each step is written here
+    /// before refit takes it, so a refit that restarts resumes the change
+    /// where it was instead of starting it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<Execution>,
+
     /// When the ticket reached a final phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Time>,
@@ -339,14 +352,68 @@ pub(crate) const PHASE_TRANSITION_RULE: &str = "self.phase == oldSelf.phase \
     || (oldSelf.phase == 'Pending' && self.phase in ['AwaitingApproval', 'Scheduled', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
     || (oldSelf.phase == 'AwaitingApproval' && self.phase in ['Scheduled', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
     || (oldSelf.phase == 'Scheduled' && self.phase in ['InProgress', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
-    || (oldSelf.phase == 'InProgress' && self.phase in ['Succeeded', 'Failed', 'RolledBack'])";
+    || (oldSelf.phase == 'InProgress' && self.phase in ['Succeeded', 'Failed', 'RolledBack', 'Interrupted'])";
 
 /// The refusal names both phases.
-const PHASE_TRANSITION_MESSAGE: &str = "'a ticket in phase ' + oldSelf.phase + ' cannot move to ' + self.phase + (oldSelf.phase in ['Succeeded', 'Failed', 'RolledBack', 'Rejected', 'Superseded', 'Expired', 'Cancelled'] ? ': it is finished' : '')";
+const PHASE_TRANSITION_MESSAGE: &str = "'a ticket in phase ' + oldSelf.phase + ' cannot move to ' + self.phase + (oldSelf.phase in ['Succeeded', 'Failed', 'RolledBack', 'Interrupted', 'Rejected', 'Superseded', 'Expired', 'Cancelled'] ? ': it is finished' : '')";
 
 /// Every transition is recorded: the newest history entry is of the phase
 /// the ticket is in (a ticket with no history yet is new).
 const NEWEST_ENTRY_RULE: &str = "size(self.history) == 0 || self.history[size(self.history) - 1].phase == self.phase";
+
+/// How far a change under way has got. Written before each step's side
+/// effect: `Apply` is recorded before the images are applied, `Follow`
+/// once they are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// Which images are being rolled out: `Candidate` (each change's `to`)
+    /// or `Previous` (each change's `from`: a rollback).
+    pub target: ExecutionTarget,
+    /// The step refit is taking.
+    pub step: ExecutionStep,
+    /// When the step began: the rollout's deadline and the verification
+    /// count from here.
+    pub since: Time,
+    /// The workload's `metadata.generation` once the images were applied:
+    /// its controller has acted on them when it reports this generation
+    /// as observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// The replicas the workload asked for when the images were applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// The rollout as last seen, for people, e.g. `2 of 3 pods updated, 1
+    /// available`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
+    /// Why the candidate is being rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// Which images a change under way rolls out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ExecutionTarget {
+    /// The change itself: each container to its `to`.
+    Candidate,
+    /// A rollback: each container back to its `from`.
+    Previous,
+}
+
+/// A step of a change under way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ExecutionStep {
+    /// About to apply the target's images (with server-side apply, field
+    /// manager `refit`). Applying again after a restart changes nothing.
+    Apply,
+    /// Applied: following the workload's rollout until it is done, it
+    /// fails, or `rollout.progressDeadline` passes.
+    Follow,
+    /// Rolled out: the new pods must stay ready without restarts for
+    /// `rollout.verifyFor`.
+    Verify,
+}
 
 /// One phase transition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -430,10 +497,11 @@ mod tests {
             TicketPhase::Succeeded => 4,
             TicketPhase::Failed => 5,
             TicketPhase::RolledBack => 6,
-            TicketPhase::Rejected => 7,
-            TicketPhase::Superseded => 8,
-            TicketPhase::Expired => 9,
-            TicketPhase::Cancelled => 10,
+            TicketPhase::Interrupted => 7,
+            TicketPhase::Rejected => 8,
+            TicketPhase::Superseded => 9,
+            TicketPhase::Expired => 10,
+            TicketPhase::Cancelled => 11,
         }
     }
 

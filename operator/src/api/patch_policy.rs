@@ -471,6 +471,14 @@ pub struct RolloutPolicy {
     #[schemars(length(max = 32), pattern(DURATION_PATTERN))]
     pub progress_deadline: String,
 
+    /// How long the new pods must stay ready, without a single container
+    /// restart, once the rollout is done, before the change counts as a
+    /// success, e.g. `1m`. A release that crashes a while after it starts
+    /// fails here and is rolled back. `0s` checks once. Default `1m`.
+    #[serde(default = "default_verify_for")]
+    #[schemars(length(max = 32), pattern(DURATION_PATTERN))]
+    pub verify_for: String,
+
     /// Restore the previous images when a rollout fails, and remember the
     /// candidate as bad so it is not proposed again. Default true.
     #[serde(default = "default_true")]
@@ -482,6 +490,7 @@ impl Default for RolloutPolicy {
         RolloutPolicy {
             max_concurrent: default_max_concurrent(),
             progress_deadline: default_progress_deadline(),
+            verify_for: default_verify_for(),
             rollback_on_failure: true,
         }
     }
@@ -582,6 +591,10 @@ fn default_scan_interval() -> String {
 
 fn default_ticket_expiry() -> String {
     DEFAULT_TICKET_EXPIRY.to_owned()
+}
+
+fn default_verify_for() -> String {
+    "1m".to_owned()
 }
 
 fn default_progress_deadline() -> String {

@@ -27,6 +27,7 @@ pub(crate) mod fixtures;
 pub mod install;
 pub mod join;
 pub mod reports;
+pub mod rollout;
 pub mod secrets;
 pub mod slots;
 pub mod snapshot;

@@ -11,7 +11,8 @@
 //! [`Error::WriteTicket`]; clean up, [`Error::DeleteReport`]; publish,
 //! [`Error::WriteStatus`] (which the reconcilers return too). The
 //! ChangeTicket reconciler adds [`Error::ReadTickets`] and
-//! [`Error::Slots`].
+//! [`Error::Slots`], and carrying out a change [`Error::ReadWorkload`] and
+//! [`Error::ApplyImages`].
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
@@ -109,6 +110,28 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Reading the workload a change is under way on, or its pods, failed.
+    #[error("cannot read {workload} or its pods to follow ChangeTicket {ticket}: {source}")]
+    ReadWorkload {
+        /// `Kind namespace/name`.
+        workload: String,
+        /// The ticket.
+        ticket: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// Applying a ticket's images to its workload failed.
+    #[error("cannot apply the images of ChangeTicket {ticket} to {workload}: {source}")]
+    ApplyImages {
+        /// `Kind namespace/name`.
+        workload: String,
+        /// The ticket.
+        ticket: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
     /// The object has no name (the API server always sets one).
     #[error("the object has no name")]
     MissingName,
@@ -181,6 +204,8 @@ impl Error {
             Error::ReadTickets { .. } => "read_tickets",
             Error::WriteTicket { .. } => "write_ticket",
             Error::Slots { .. } => "slots",
+            Error::ReadWorkload { .. } => "read_workload",
+            Error::ApplyImages { .. } => "apply_images",
             Error::MissingName => "missing_name",
             Error::TimeOutOfRange(_) => "time_out_of_range",
         }
@@ -199,6 +224,8 @@ impl Error {
             | Error::ReadTickets { .. }
             | Error::WriteTicket { .. }
             | Error::Slots { .. }
+            | Error::ReadWorkload { .. }
+            | Error::ApplyImages { .. }
             | Error::TimeOutOfRange(_) => true,
             Error::ResolveBaseline { problem, .. } => matches!(problem, BaselineProblem::ReadConfigMap { .. }),
             Error::MissingName => false,

@@ -48,7 +48,10 @@ pub use error::Error;
 use self::{error::Backoff, policy::PolicySummary, registry_access::RegistryAccess};
 use crate::{
     api::{ChangeTicket, ChangeWindow, PatchPolicy, PatchPolicyStatus},
-    cluster::{events::EventPublisher, reports::ReportWriter, slots::Slots, tickets::TicketWriter, watch::Stores},
+    cluster::{
+        events::EventPublisher, reports::ReportWriter, rollout::Rollouts, slots::Slots, tickets::TicketWriter,
+        watch::Stores,
+    },
     telemetry::{Metrics, server::Readiness},
 };
 
@@ -84,6 +87,8 @@ pub struct Context {
     pub tickets: TicketWriter,
     /// Takes and gives back ChangeWindow slots.
     pub slots: Slots,
+    /// Changes workloads for tickets and follows their rollouts.
+    pub rollouts: Rollouts,
     /// Publishes Events.
     pub events: EventPublisher,
     /// The operator's metrics.
@@ -203,6 +208,7 @@ pub async fn run(settings: RunSettings, parts: Parts, shutdown: Shutdown) {
         reports: ReportWriter::new(client.clone()),
         tickets: TicketWriter::new(client.clone()),
         slots: Slots::new(client.clone()),
+        rollouts: Rollouts::new(client.clone()),
         client: client.clone(),
         stores,
         policies,

@@ -31,6 +31,10 @@ pub struct ValidPolicy {
     pub ticket_expiry: Duration,
     /// `spec.rollout.progressDeadline`.
     pub progress_deadline: Duration,
+    /// `spec.rollout.verifyFor`.
+    pub verify_for: Duration,
+    /// `spec.rollout.rollbackOnFailure`.
+    pub rollback_on_failure: bool,
 }
 
 /// Checks a spec; on failure, every problem.
@@ -56,6 +60,7 @@ pub fn validate(spec: &PatchPolicySpec) -> Result<ValidPolicy, Vec<SpecError>> {
     let scan_interval = parse("spec.scanInterval", &spec.scan_interval);
     let ticket_expiry = parse("spec.ticketExpiry", &spec.ticket_expiry);
     let progress_deadline = parse("spec.rollout.progressDeadline", &spec.rollout.progress_deadline);
+    let verify_for = parse("spec.rollout.verifyFor", &spec.rollout.verify_for);
     if let Some(interval) = scan_interval
         && interval < MIN_SCAN_INTERVAL
     {
@@ -74,14 +79,18 @@ pub fn validate(spec: &PatchPolicySpec) -> Result<ValidPolicy, Vec<SpecError>> {
             });
         }
     }
-    match (rules, scan_interval, ticket_expiry, progress_deadline) {
-        (Ok(rules), Some(scan_interval), Some(ticket_expiry), Some(progress_deadline)) if errors.is_empty() => {
+    match (rules, scan_interval, ticket_expiry, progress_deadline, verify_for) {
+        (Ok(rules), Some(scan_interval), Some(ticket_expiry), Some(progress_deadline), Some(verify_for))
+            if errors.is_empty() =>
+        {
             Ok(ValidPolicy {
                 rules,
                 scan_interval,
                 check_base_images: spec.base_images.as_ref().is_some_and(|b| b.enabled),
                 ticket_expiry,
                 progress_deadline,
+                verify_for,
+                rollback_on_failure: spec.rollout.rollback_on_failure,
             })
         }
         _ => Err(errors),

@@ -17,6 +17,7 @@ pub mod naming;
 pub mod planning;
 pub mod policy;
 pub mod reference;
+pub mod rollout;
 pub mod selection;
 pub mod soak;
 pub mod ticket;

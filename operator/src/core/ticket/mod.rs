@@ -6,7 +6,7 @@
 //! Pending ──NeedsApproval──▶ AwaitingApproval ──Approved──▶ Scheduled ──Started──▶ InProgress
 //!    └────────────Approved (Auto)─────────────────────────────▲                      │
 //!                                                                    Succeeded ◀────┤
-//!                                                     RolledBack / Failed ◀─────────┘
+//!                                        RolledBack / Failed / Interrupted ◀─────────┘
 //! Pending, AwaitingApproval, Scheduled ──Rejected / Superseded / Expired / Cancelled──▶ that phase
 //! ```
 //!
@@ -40,6 +40,8 @@ pub enum TicketEvent {
         /// Whether the rollback succeeded.
         rolled_back: bool,
     },
+    /// Someone else changed the workload while the change was under way.
+    Interrupted,
     /// A newer candidate replaced the change before it started.
     Superseded,
     /// Not started within the policy's `ticketExpiry`.
@@ -51,7 +53,7 @@ pub enum TicketEvent {
 
 impl TicketEvent {
     /// Every event, for exhaustive tests.
-    pub const ALL: [TicketEvent; 10] = [
+    pub const ALL: [TicketEvent; 11] = [
         TicketEvent::NeedsApproval,
         TicketEvent::Approved,
         TicketEvent::Rejected,
@@ -59,6 +61,7 @@ impl TicketEvent {
         TicketEvent::Succeeded,
         TicketEvent::Failed { rolled_back: true },
         TicketEvent::Failed { rolled_back: false },
+        TicketEvent::Interrupted,
         TicketEvent::Superseded,
         TicketEvent::Expired,
         TicketEvent::Cancelled,
@@ -74,6 +77,7 @@ impl fmt::Display for TicketEvent {
             TicketEvent::Started => "start",
             TicketEvent::Succeeded => "succeed",
             TicketEvent::Failed { .. } => "fail",
+            TicketEvent::Interrupted => "be interrupted",
             TicketEvent::Superseded => "be superseded",
             TicketEvent::Expired => "expire",
             TicketEvent::Cancelled => "be cancelled",
@@ -114,6 +118,7 @@ pub fn transition(from: TicketPhase, event: TicketEvent) -> Result<TicketPhase, 
         (P::InProgress, E::Succeeded) => P::Succeeded,
         (P::InProgress, E::Failed { rolled_back: true }) => P::RolledBack,
         (P::InProgress, E::Failed { rolled_back: false }) => P::Failed,
+        (P::InProgress, E::Interrupted) => P::Interrupted,
         (P::Pending | P::AwaitingApproval | P::Scheduled, E::Superseded) => P::Superseded,
         (P::Pending | P::AwaitingApproval | P::Scheduled, E::Expired) => P::Expired,
         (P::Pending | P::AwaitingApproval | P::Scheduled, E::Cancelled) => P::Cancelled,
@@ -126,7 +131,7 @@ pub fn transition(from: TicketPhase, event: TicketEvent) -> Result<TicketPhase, 
 mod tests {
     use super::*;
 
-    const EVENTS: [TicketEvent; 10] = TicketEvent::ALL;
+    const EVENTS: [TicketEvent; 11] = TicketEvent::ALL;
 
     fn run(events: &[TicketEvent]) -> Result<TicketPhase, IllegalTransition> {
         events

@@ -192,9 +192,7 @@ pub fn next_step(
     if ticket.phase == TicketPhase::InProgress {
         return Step::Wait(settled(
             reasons::STARTED,
-            "the change has started; refit does not carry out changes yet, so the workload has not been \
-             changed"
-                .to_owned(),
+            "the change is under way".to_owned(),
         ));
     }
     if let Some(approval) = ticket.approval.filter(|a| !a.approves()) {

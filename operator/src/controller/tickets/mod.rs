@@ -14,15 +14,20 @@
 //!    condition otherwise), an Event on the ticket and its workload for
 //!    every phase change, and the ticket metrics.
 //!
+//! A ticket in progress is carried out by [`execution`]: its workload
+//! changed, its rollout followed and verified, and rolled back on failure.
+//!
 //! It comes back when the ticket, its window or its policy changes, and
 //! at the instant the decision names (the window opening, the end of the
-//! span in which the change could start, the ticket's expiry); it never
-//! polls. A write that loses to a concurrent one (409 Conflict) is not a
+//! span in which the change could start, the ticket's expiry); only a
+//! change in progress is looked at every few seconds. A write that loses to a concurrent one (409 Conflict) is not a
 //! failure: the ticket is read again and decided afresh.
 //!
 //! Only tickets refit made (`app.kubernetes.io/managed-by: refit`) are
 //! moved. Ending tickets whose workload went away or no longer needs them
 //! is the scanner's (it knows the workloads); so is creating them.
+
+mod execution;
 
 use std::{sync::Arc, time::Duration};
 
@@ -46,9 +51,11 @@ use crate::{
         instant,
         reports::POLICY_LABEL,
         slots::{self, holder},
+        rollout::{execution as recorded, started},
         tickets::{WINDOW_LABEL, after_move, created, is_refits, phase, proposed_entry},
     },
     core::{
+        rollout::Settings,
         ticket::step::{Load, Move, PolicyFacts, Step, TicketFacts, Waiting, WindowFacts, next_step},
         window::Schedule,
     },
@@ -160,6 +167,16 @@ async fn advance(ticket: &ChangeTicket, ctx: &Context) -> Result<Action, Failure
     }
     let policy = ctx.policies.get(&ObjectRef::new(&ticket.spec.policy));
     let valid = policy.as_deref().and_then(|p| validate(&p.spec).ok());
+    if status.phase == TicketPhase::InProgress {
+        // A change under way goes on with the policy's settings as they
+        // are, or their defaults once the policy is gone or broken.
+        let settings = valid.as_ref().map_or_else(Settings::default, |v| Settings {
+            progress_deadline: v.progress_deadline,
+            verify_for: v.verify_for,
+            rollback_on_failure: v.rollback_on_failure,
+        });
+        return execution::carry_out(ctx, ticket, &status, &settings, &now).await;
+    }
     let policy_facts = policy_facts(&ticket.spec.policy, policy.as_deref(), valid.as_ref());
     let window = ctx.stores.windows.get(&ObjectRef::new(&ticket.spec.window));
     let schedule = window.as_deref().map(|w| Schedule::compile(&w.spec));
@@ -350,6 +367,11 @@ async fn record(
         Step::Move(moved) | Step::Start(moved) => {
             let mut next = after_move(status, &moved, &now.time);
             next.observed_generation = ticket.metadata.generation;
+            if moved.to == TicketPhase::InProgress {
+                // The first step is recorded with the move, before it is
+                // taken (see `execution`).
+                next.execution = started(&now.time).as_ref().map(recorded).transpose()?;
+            }
             write(ctx, ticket, next).await?;
             announce(ctx, ticket, &moved).await;
             // Counted when a phase changes (and at every scan), not at every
@@ -426,7 +448,10 @@ pub(crate) async fn announce(ctx: &Context, ticket: &ChangeTicket, moved: &Move)
             ("type", ticket.spec.change_type.as_str().to_owned()),
         ])
         .inc();
-    let warning = matches!(moved.to, TicketPhase::Failed | TicketPhase::Expired);
+    let warning = matches!(
+        moved.to,
+        TicketPhase::Failed | TicketPhase::Expired | TicketPhase::RolledBack | TicketPhase::Interrupted
+    );
     ctx.events
         .publish(
             &ticket.object_ref(&()),
@@ -438,19 +463,7 @@ pub(crate) async fn announce(ctx: &Context, ticket: &ChangeTicket, moved: &Move)
             },
         )
         .await;
-    let workload = ObjectReference {
-        api_version: Some(
-            match ticket.spec.workload.kind {
-                crate::api::workload::WorkloadKind::CronJob => "batch/v1",
-                _ => "apps/v1",
-            }
-            .to_owned(),
-        ),
-        kind: Some(ticket.spec.workload.kind.as_str().to_owned()),
-        name: Some(ticket.spec.workload.name.clone()),
-        namespace: ticket.namespace(),
-        ..ObjectReference::default()
-    };
+    let workload = workload_reference(ticket);
     ctx.events
         .publish(
             &workload,
@@ -469,6 +482,23 @@ pub(crate) async fn announce(ctx: &Context, ticket: &ChangeTicket, moved: &Move)
             },
         )
         .await;
+}
+
+/// The ticket's workload, for Events.
+fn workload_reference(ticket: &ChangeTicket) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(
+            match ticket.spec.workload.kind {
+                crate::api::workload::WorkloadKind::CronJob => "batch/v1",
+                _ => "apps/v1",
+            }
+            .to_owned(),
+        ),
+        kind: Some(ticket.spec.workload.kind.as_str().to_owned()),
+        name: Some(ticket.spec.workload.name.clone()),
+        namespace: ticket.namespace(),
+        ..ObjectReference::default()
+    }
 }
 
 /// Sets `refit_tickets` from the watch store.
