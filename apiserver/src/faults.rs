@@ -1,11 +1,18 @@
 //! Fault injection, for tests of how clients survive a misbehaving API
 //! server: fail the next N writes with 409 Conflict or 500, end every open
-//! watch abruptly (as a restarting server or a broken connection does), and
-//! delay every answer.
+//! watch abruptly (as a restarting server or a broken connection does),
+//! delay every answer, and hold writes of one resource unanswered until the
+//! test lets them through or fails them (to stop a client, e.g. with
+//! SIGKILL, exactly between two of its writes).
 
 use std::{
     sync::{Mutex, PoisonError},
     time::Duration,
+};
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
 };
 
 use tokio::sync::watch;
@@ -21,11 +28,38 @@ pub enum WriteFault {
     InternalError,
 }
 
+/// What happens to writes held by [`Faults::hold_writes`] when they are
+/// released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// They are carried out and answered as usual.
+    Proceed,
+    /// They are answered 500 Internal Server Error and change nothing (as
+    /// a request the server never got to; not 503, which clients retry).
+    Fail,
+}
+
+/// Writes being held.
+#[derive(Debug)]
+struct Hold {
+    plural: String,
+    subresource: Option<String>,
+    held: Arc<AtomicUsize>,
+    release: watch::Sender<Option<Release>>,
+}
+
+impl Hold {
+    fn matches(&self, plural: &str, subresource: Option<&str>) -> bool {
+        self.plural == plural && self.subresource.as_deref() == subresource
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     failing_writes: u32,
     write_fault: Option<WriteFault>,
     delay: Duration,
+    holds: Vec<Hold>,
 }
 
 /// The server's fault switches; shared by every request.
@@ -94,6 +128,58 @@ impl Faults {
                 }
             })
         })
+    }
+
+    /// From now on, writes (create, update, patch, delete) of `plural`
+    /// (`deployments`; with `subresource` `Some("status")`, only of their
+    /// status) are held unanswered until [`release_writes`](Self::release_writes).
+    pub fn hold_writes(&self, plural: &str, subresource: Option<&str>) {
+        self.with_state(|s| {
+            if !s.holds.iter().any(|h| h.matches(plural, subresource)) {
+                s.holds.push(Hold {
+                    plural: plural.to_owned(),
+                    subresource: subresource.map(str::to_owned),
+                    held: Arc::new(AtomicUsize::new(0)),
+                    release: watch::channel(None).0,
+                });
+            }
+        });
+    }
+
+    /// How many writes [`hold_writes`](Self::hold_writes) is holding now.
+    pub fn held_writes(&self, plural: &str, subresource: Option<&str>) -> usize {
+        self.with_state(|s| {
+            s.holds
+                .iter()
+                .find(|h| h.matches(plural, subresource))
+                .map_or(0, |h| h.held.load(Ordering::SeqCst))
+        })
+    }
+
+    /// Ends a hold: the writes held go on as `release` says; later ones are
+    /// not held.
+    pub fn release_writes(&self, plural: &str, subresource: Option<&str>, release: Release) {
+        self.with_state(|s| {
+            if let Some(index) = s.holds.iter().position(|h| h.matches(plural, subresource)) {
+                let hold = s.holds.remove(index);
+                hold.release.send_replace(Some(release));
+            }
+        });
+    }
+
+    /// Waits while a write of `plural`/`subresource` is held; what to do
+    /// with it then (`None`: it was not held).
+    pub(crate) async fn wait_if_held(&self, plural: &str, subresource: Option<&str>) -> Option<Release> {
+        let (mut released, held) = self.with_state(|s| {
+            s.holds
+                .iter()
+                .find(|h| h.matches(plural, subresource))
+                .map(|h| (h.release.subscribe(), h.held.clone()))
+        })?;
+        held.fetch_add(1, Ordering::SeqCst);
+        let outcome = released.wait_for(Option::is_some).await.ok().and_then(|r| *r);
+        held.fetch_sub(1, Ordering::SeqCst);
+        Some(outcome.unwrap_or(Release::Fail))
     }
 
     /// A receiver that changes whenever watches are to be dropped.

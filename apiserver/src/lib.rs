@@ -56,7 +56,7 @@ use std::{
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, task::JoinHandle};
 
-pub use faults::{Faults, WriteFault};
+pub use faults::{Faults, Release, WriteFault};
 pub use sim::{ImageResolver, Simulation, SimulationControl, fake_digest};
 pub use status::ApiError;
 

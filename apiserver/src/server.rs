@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     discovery,
-    faults::Faults,
+    faults::{Faults, Release},
     gc::{self, Propagation},
     objects::{self, FieldValidation, PatchType, Write},
     resources::{Registry, ResourceType},
@@ -203,7 +203,17 @@ async fn handle(state: Arc<State>, request: http::Request<Incoming>) -> Result<R
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let reply = route(&state, &request).unwrap_or_else(|e| error_reply(&e));
+    let held = match held_as(&request) {
+        Some((plural, subresource)) => state.faults.wait_if_held(&plural, subresource.as_deref()).await,
+        None => None,
+    };
+    let reply = if held == Some(Release::Fail) {
+        error_reply(&ApiError::internal(
+            "Internal error occurred: the write was held, then failed unapplied (injected fault)".to_owned(),
+        ))
+    } else {
+        route(&state, &request).unwrap_or_else(|e| error_reply(&e))
+    };
     if state.log {
         let status = match &reply {
             Reply::Json(status, ..) | Reply::Text(status, _) => status.as_u16(),
@@ -217,6 +227,31 @@ async fn handle(state: Arc<State>, request: http::Request<Incoming>) -> Result<R
         );
     }
     Ok(response(reply))
+}
+
+/// The resource and subresource a write's path names, for holds:
+/// `.../{plural}/{name}[/{subresource}]` or `.../{plural}` (a create).
+fn held_as(request: &Request) -> Option<(String, Option<String>)> {
+    if !matches!(
+        request.method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
+        return None;
+    }
+    let segments: Vec<&str> = request.path.split('/').filter(|s| !s.is_empty()).collect();
+    let rest = match segments.as_slice() {
+        ["api", _, rest @ ..] | ["apis", _, _, rest @ ..] => rest,
+        _ => return None,
+    };
+    let rest = match rest {
+        ["namespaces", _, plural, rest @ ..] => [&[*plural][..], rest].concat(),
+        other => other.to_vec(),
+    };
+    match rest.as_slice() {
+        [plural] | [plural, _] => Some(((*plural).to_owned(), None)),
+        [plural, _, sub] => Some(((*plural).to_owned(), Some((*sub).to_owned()))),
+        _ => None,
+    }
 }
 
 /// Where a resource path points.

@@ -579,3 +579,124 @@ async fn a_crashing_image_is_ready_now_and_then_and_its_restarts_climb() {
     .await;
     assert!(restarts > 3);
 }
+
+/// Each pod of `app` as (name, its first container's image).
+async fn pod_images(client: &Client, app: &str) -> Vec<(String, String)> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let mut listed: Vec<(String, String)> = pods
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .map(|p| {
+            let image = p.spec.as_ref().and_then(|s| s.containers[0].image.clone());
+            (p.name_any(), image.unwrap_or_default())
+        })
+        .collect();
+    listed.sort();
+    listed
+}
+
+#[tokio::test]
+async fn a_statefulset_partition_keeps_the_lower_ordinals_and_on_delete_replaces_nothing() {
+    let (_server, client) = start().await;
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
+    let partitioned = workload(
+        "StatefulSet",
+        "db",
+        "nginx:1",
+        json!({"replicas": 3, "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}}),
+    );
+    let on_delete = workload("StatefulSet", "cache", "nginx:1", json!({"updateStrategy": {"type": "OnDelete"}}));
+    for set in [partitioned, on_delete] {
+        sets.create(&PostParams::default(), &serde_json::from_value(set).expect("valid"))
+            .await
+            .expect("created");
+    }
+    eventually("every pod to run", || {
+        let sets = sets.clone();
+        async move {
+            let db = sets.get("db").await.ok()?.status?;
+            let cache = sets.get("cache").await.ok()?.status?;
+            (db.ready_replicas == Some(3) && cache.ready_replicas == Some(2)).then_some(())
+        }
+    })
+    .await;
+    for name in ["db", "cache"] {
+        sets.patch(name, &PatchParams::default(), &set_image())
+            .await
+            .expect("patched");
+    }
+    eventually("the partitioned rollout", || {
+        let sets = sets.clone();
+        async move {
+            let status = sets.get("db").await.ok()?.status?;
+            (status.updated_replicas == Some(1) && status.ready_replicas == Some(3)).then_some(())
+        }
+    })
+    .await;
+    // Given time, the partition and OnDelete still hold.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let nginx = |n: &str, i: &str| (n.to_owned(), i.to_owned());
+    assert_eq!(
+        pod_images(&client, "db").await,
+        [nginx("db-0", "nginx:1"), nginx("db-1", "nginx:1"), nginx("db-2", "nginx:2")]
+    );
+    assert_eq!(
+        pod_images(&client, "cache").await,
+        [nginx("cache-0", "nginx:1"), nginx("cache-1", "nginx:1")]
+    );
+    let cache = sets.get("cache").await.expect("cache").status.expect("a status");
+    assert_eq!((cache.observed_generation, cache.updated_replicas), (Some(2), Some(0)));
+}
+
+#[tokio::test]
+async fn held_writes_wait_until_released_and_then_proceed_or_fail_unapplied() {
+    use refit_apiserver::Release;
+    let server = ApiServer::start().await.expect("server starts");
+    let client = server.client().await.expect("client");
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    maps.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "settings"}, "data": {"mode": "a"}})).expect("valid"),
+    )
+    .await
+    .expect("created");
+    server.faults().hold_writes("configmaps", None);
+    let write = |mode: &'static str| {
+        let maps = maps.clone();
+        tokio::spawn(async move {
+            maps.patch(
+                "settings",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"data": {"mode": mode}})),
+            )
+            .await
+        })
+    };
+    let first = write("b");
+    eventually("the write to be held", || async {
+        (server.faults().held_writes("configmaps", None) == 1).then_some(())
+    })
+    .await;
+    // Reads are not held, and the write has not happened.
+    let data = maps.get("settings").await.expect("read").data.expect("data");
+    assert_eq!(data["mode"], "a");
+    server.faults().release_writes("configmaps", None, Release::Fail);
+    let error = first.await.expect("joined").expect_err("failed");
+    assert!(matches!(&error, kube::Error::Api(s) if s.code == 500), "{error}");
+    assert_eq!(maps.get("settings").await.expect("read").data.expect("data")["mode"], "a");
+
+    server.faults().hold_writes("configmaps", None);
+    let second = write("c");
+    eventually("the write to be held", || async {
+        (server.faults().held_writes("configmaps", None) == 1).then_some(())
+    })
+    .await;
+    server.faults().release_writes("configmaps", None, Release::Proceed);
+    second.await.expect("joined").expect("written");
+    assert_eq!(maps.get("settings").await.expect("read").data.expect("data")["mode"], "c");
+    // With no hold, writes go through at once.
+    write("d").await.expect("joined").expect("written");
+}

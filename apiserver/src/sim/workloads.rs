@@ -4,6 +4,7 @@
 //! pods going away) and the status fields refit follows: observedGeneration,
 //! replicas, updated/ready/available replicas and, for Deployments, the
 //! Available and Progressing conditions with `ProgressDeadlineExceeded`.
+//! StatefulSets honour `updateStrategy` `OnDelete` and `partition`.
 //! StatefulSets and DaemonSets have no Progressing condition in Kubernetes,
 //! so none is simulated for them either; their rollouts simply stop
 //! advancing while an image cannot be pulled.
@@ -496,10 +497,16 @@ fn statefulset_step(store: &mut Store, state: &State, images: &Images, set: &Val
         delete_pod(store, extra);
         acted = true;
     }
+    // `OnDelete` replaces no pod (a person deletes them); a partition
+    // leaves the ordinals below it on their revision.
+    let strategy = &set["spec"]["updateStrategy"];
+    let on_delete = strategy["type"] == "OnDelete";
+    let partition = strategy["rollingUpdate"]["partition"].as_u64().unwrap_or(0) as usize;
     if !acted
+        && !on_delete
         && let Some(outdated) = mine
             .iter()
-            .filter(|p| revision(p) != update_revision)
+            .filter(|p| revision(p) != update_revision && ordinal(p).is_some_and(|i| i >= partition))
             .max_by_key(|p| ordinal(p))
     {
         delete_pod(store, outdated);
