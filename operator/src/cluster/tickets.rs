@@ -61,6 +61,11 @@ pub fn by_workload(store: &Store<ChangeTicket>) -> HashMap<WorkloadKey, Vec<Exis
             name,
             phase: phase(&ticket),
             spec: ticket.spec.clone(),
+            finished: ticket
+                .status
+                .as_ref()
+                .and_then(|s| s.finished_at.as_ref())
+                .and_then(instant),
         });
     }
     for list in tickets.values_mut() {

@@ -28,7 +28,7 @@
 //! Everything is decided from the repository's [`TagIndex`], so a container
 //! costs a binary search and a walk over the newer tags of its family.
 
-use std::{collections::HashSet, fmt, time::Duration};
+use std::{collections::HashMap, fmt, time::Duration};
 
 use chrono::{DateTime, Utc};
 
@@ -132,7 +132,7 @@ pub enum PassReason {
         build: DateTime<Utc>,
     },
     /// Rolled back earlier.
-    RolledBack,
+    RolledBack(RolledBack),
 }
 
 impl fmt::Display for PassReason {
@@ -171,7 +171,12 @@ impl fmt::Display for PassReason {
                 soak::written(*build),
                 soak::implausible_because(*build)
             ),
-            PassReason::RolledBack => f.write_str("rolled back earlier"),
+            PassReason::RolledBack(record) => write!(
+                f,
+                "rolled back on {} by ticket {}",
+                super::window::Rfc3339(record.at),
+                record.ticket
+            ),
         }
     }
 }
@@ -189,9 +194,18 @@ impl fmt::Display for HumanAge {
     }
 }
 
+/// When a tag was rolled back, and by which ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledBack {
+    /// The ChangeTicket that rolled it back.
+    pub ticket: String,
+    /// When it ended.
+    pub at: DateTime<Utc>,
+}
+
 /// Tags of one repository that were rolled back earlier and must not be
-/// proposed again.
-pub type RolledBackTags = HashSet<String>;
+/// proposed again, with the record of each.
+pub type RolledBackTags = HashMap<String, RolledBack>;
 
 /// Chooses the tag `current` may move to, judging soaks at `now` with what
 /// `sightings` knows of when the repository's tags were first seen.
@@ -283,8 +297,8 @@ fn pass_reason(
     rolled_back: &RolledBackTags,
     sightings: Sightings<'_>,
 ) -> Option<PassReason> {
-    if rolled_back.contains(&*candidate.tag) {
-        return Some(PassReason::RolledBack);
+    if let Some(record) = rolled_back.get(&*candidate.tag) {
+        return Some(PassReason::RolledBack(record.clone()));
     }
     let precedence = &candidate.precedence;
     let version = precedence.constraint_version();

@@ -72,6 +72,7 @@ pub(super) async fn carry_out(
                         name: ticket.name.clone(),
                         phase: TicketPhase::Pending,
                         spec: ticket.spec.clone(),
+                        finished: None,
                     });
                 }
             }
@@ -258,6 +259,7 @@ mod tests {
         ExistingTicket {
             name: name.into(),
             phase,
+            finished: None,
             spec: ChangeTicketSpec {
                 workload: WorkloadRef {
                     kind: WorkloadKind::Deployment,

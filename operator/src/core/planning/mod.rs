@@ -34,6 +34,8 @@ mod proposals;
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
+
 pub use self::names::{TICKET_NAME_MAX, ticket_name};
 use self::{
     names::names_the_change,
@@ -43,7 +45,7 @@ use super::{
     drift::{ContainerFinding, WorkloadFindings},
     naming,
     reference::ImageReference,
-    selection::RolledBackTags,
+    selection::{RolledBack, RolledBackTags},
 };
 use crate::api::{
     change_ticket::{Approval, ChangeReason, ChangeTicketSpec, ChangeType, ContainerChange, TicketPhase},
@@ -61,6 +63,8 @@ pub struct ExistingTicket {
     pub phase: TicketPhase,
     /// Its spec.
     pub spec: ChangeTicketSpec,
+    /// When it ended, if it has.
+    pub finished: Option<DateTime<Utc>>,
 }
 
 impl ExistingTicket {
@@ -448,7 +452,8 @@ fn same_containers(a: &ChangeTicketSpec, b: &ChangeTicketSpec) -> bool {
 }
 
 /// Tags that were rolled back (or failed) earlier, by repository, read
-/// from a namespace's tickets: selection passes over them.
+/// from a namespace's tickets, with the latest ticket that did so:
+/// selection passes over them.
 pub fn rolled_back_tags(tickets: &[ExistingTicket]) -> HashMap<String, RolledBackTags> {
     let mut bad: HashMap<String, RolledBackTags> = HashMap::new();
     for ticket in tickets
@@ -464,7 +469,14 @@ pub fn rolled_back_tags(tickets: &[ExistingTicket]) -> HashMap<String, RolledBac
             if let Ok(target) = ImageReference::parse(&change.to)
                 && let Some(tag) = target.tag()
             {
-                bad.entry(target.name().to_owned()).or_default().insert(tag.to_owned());
+                let record = RolledBack {
+                    ticket: ticket.name.clone(),
+                    at: ticket.finished.unwrap_or(DateTime::<Utc>::MIN_UTC),
+                };
+                let tags = bad.entry(target.name().to_owned()).or_default();
+                if tags.get(tag).is_none_or(|known| known.at < record.at) {
+                    tags.insert(tag.to_owned(), record);
+                }
             }
         }
     }

@@ -85,11 +85,19 @@ fn no_candidate(state: FindingState, reason: &str) -> Verdict {
     }
 }
 
+/// When the rolled-back tickets of these tests ended.
+fn at_rollback() -> DateTime<Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 3, 23, 40, 0)
+        .single()
+        .expect("a time")
+}
+
 fn existing(name: &str, phase: TicketPhase, spec: &ChangeTicketSpec) -> ExistingTicket {
     ExistingTicket {
         name: name.into(),
         phase,
         spec: spec.clone(),
+        finished: phase.is_terminal().then(|| at_rollback()),
     }
 }
 
@@ -294,7 +302,17 @@ fn rolled_back_targets_are_remembered_as_bad_tags() {
     let first = approve_plan(vec![outdated("web", TO)], &[]);
     let NewTicket { name, spec, .. } = first.create[0].clone();
     let bad = rolled_back_tags(&[existing(&name, TicketPhase::RolledBack, &spec)]);
-    assert!(bad["docker.io/library/nginx"].contains("1.31.4-alpine"));
+    assert_eq!(
+        bad["docker.io/library/nginx"]["1.31.4-alpine"],
+        RolledBack {
+            ticket: name.clone(),
+            at: at_rollback()
+        }
+    );
+    assert_eq!(
+        crate::core::selection::PassReason::RolledBack(bad["docker.io/library/nginx"]["1.31.4-alpine"].clone()).to_string(),
+        format!("rolled back on 2026-12-03T23:40:00Z by ticket {name}")
+    );
     assert!(rolled_back_tags(&[existing(&name, TicketPhase::Succeeded, &spec)]).is_empty());
 }
 

@@ -174,10 +174,14 @@ fn an_unknown_build_time_counts_as_too_young() {
 
 #[test]
 fn a_candidate_rolled_back_earlier_is_not_proposed_again() {
-    let rolled_back: RolledBackTags = ["1.31.4-alpine".to_owned()].into();
+    let record = RolledBack {
+        ticket: "deployment-web-1a2b3c".into(),
+        at: now(),
+    };
+    let rolled_back: RolledBackTags = [("1.31.4-alpine".to_owned(), record.clone())].into();
     let selection = select("1.29.8-alpine", &rule(Minor), load("nginx"), now(), &rolled_back);
     assert_eq!(selection.candidate(), Some("1.31.3-alpine"));
-    assert_eq!(selection.passed_over[0].reason, PassReason::RolledBack);
+    assert_eq!(selection.passed_over[0].reason, PassReason::RolledBack(record));
 }
 
 #[test]
@@ -594,7 +598,7 @@ proptest! {
         reversed_tags.reverse();
         // Duplicate tags with different build times depend on which is
         // kept; the order-independence claim is for distinct tags.
-        let mut seen = HashSet::new();
+        let mut seen = std::collections::HashSet::new();
         if tags.iter().all(|(tag, _)| seen.insert(tag.clone())) {
             let backward_index = index_of(&reversed_tags);
             let backward = select(&current, &rule, &backward_index, now(), &RolledBackTags::new());
@@ -609,7 +613,7 @@ proptest! {
         tags in tag_list(), current in arbitrary_tag(), rule in arbitrary_rule()
     ) {
         // Re-deriving the answer by brute force over every tag.
-        let mut seen = HashSet::new();
+        let mut seen = std::collections::HashSet::new();
         if !tags.iter().all(|(tag, _)| seen.insert(tag.clone())) { return Ok(()) }
         let index = index_of(&tags);
         let selection = select(&current, &rule, &index, now(), &RolledBackTags::new());

@@ -334,7 +334,14 @@ fn selection_judges_no_soak_without_min_age_and_none_of_a_rolled_back_tag() {
         Sightings::Kept(None),
     );
     assert!(selection.soak_judged.is_empty());
-    let rolled_back: RolledBackTags = ["1.31.4-alpine".to_owned()].into();
+    let rolled_back: RolledBackTags = [(
+        "1.31.4-alpine".to_owned(),
+        crate::core::selection::RolledBack {
+            ticket: "deployment-web-1a2b3c".into(),
+            at: now(),
+        },
+    )]
+    .into();
     let listed = days_ago(20);
     let seen = records(listed, &[("1.31.3-alpine", listed)]);
     let selection = select(
