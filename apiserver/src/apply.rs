@@ -6,7 +6,9 @@
 //! takes them from the others; an apply gives its manager exactly the fields
 //! of its configuration, removes the fields it applied before and no longer
 //! applies (when no other manager owns them), and fails with 409 when it
-//! would change a value another manager owns, unless `force` is set.
+//! would change a value another manager owns, unless `force` is set (then
+//! it takes just those fields; fields applied with the value they had are
+//! shared).
 //! Ownership is recorded as `FieldsV1` in `managedFields`, as real servers
 //! record it. What is not modelled: the schema-aware merge of every list type
 //! (`set` lists are replaced), ownership of parent maps, and the finer
@@ -379,6 +381,7 @@ pub fn apply(
 
     // Conflicts: fields another manager owns whose value would change.
     let mut conflicts = Vec::new();
+    let mut conflicting = BTreeSet::new();
     if let Some(live) = live {
         for entry in entries
             .iter()
@@ -387,6 +390,7 @@ pub fn apply(
             for field in entry.fields.intersection(&applied) {
                 let path = decode_path(field);
                 if value_at(live, &path) != value_at(config, &path) {
+                    conflicting.insert(field.clone());
                     conflicts.push(Conflict {
                         manager: entry.manager.clone(),
                         field: display_path(field),
@@ -419,9 +423,11 @@ pub fn apply(
     }
     let mut merged = strategic_merge(&object, config, keys);
 
-    // The applier now owns what it applied, and nobody else does.
+    // The applier now owns what it applied. A forced apply takes the
+    // fields whose values it changed from their owners; a field it applied
+    // with the value it had is shared, as real servers share it.
     for entry in entries.iter_mut().filter(|e| !mine(e)) {
-        entry.fields.retain(|f| !applied.contains(f));
+        entry.fields.retain(|f| !conflicting.contains(f));
     }
     upsert(&mut entries, writer, "Apply", |fields| *fields = applied.clone());
     let all_fields = field_set(&merged, Scope::All, keys);
@@ -445,6 +451,34 @@ mod tests {
             time: "2026-01-01T00:00:00Z",
             scope: Scope::Main,
         }
+    }
+
+    #[test]
+    fn a_forced_apply_takes_only_the_fields_it_changes_and_shares_the_rest() {
+        let deployment = |image: &str| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                   "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": image}]}}}})
+        };
+        let created = apply(None, &deployment("web:1"), &writer("gitops"), false, &builtin_keys).expect("created");
+        let image_only = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                                "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "web:2"}]}}}});
+        let changed = apply(Some(&created), &image_only, &writer("refit"), true, &builtin_keys).expect("forced");
+        let fields = |manager: &str| {
+            let entries = read_entries(&changed);
+            let entry = entries.iter().find(|e| e.manager == manager).expect("an entry").clone();
+            entry.fields.iter().map(|f| display_path(f)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            fields("gitops"),
+            [".spec.replicas", ".spec.template.spec.containers[name=\"app\"].name"]
+        );
+        assert_eq!(
+            fields("refit"),
+            [
+                ".spec.template.spec.containers[name=\"app\"].image",
+                ".spec.template.spec.containers[name=\"app\"].name"
+            ]
+        );
     }
 
     #[test]

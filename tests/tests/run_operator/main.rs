@@ -12,6 +12,7 @@ mod harness;
 
 mod fixtures;
 mod operator;
+mod execution;
 mod tickets;
 
 use std::collections::HashMap;

@@ -145,6 +145,16 @@ impl Operator {
         assert!(status.success(), "kill {signal} failed");
     }
 
+    /// Kills the operator with SIGKILL, as a node failure or the OOM
+    /// killer would: nothing runs after it. Returns the logs.
+    pub fn kill(mut self) -> String {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.logs()
+    }
+
     /// Sends SIGTERM and waits (at most 20 s) for the exit; returns the
     /// exit code and the logs.
     pub fn terminate(mut self) -> (Option<i32>, String) {

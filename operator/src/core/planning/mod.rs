@@ -12,8 +12,9 @@
 //!   waiting ticket for another change of the same type is superseded by
 //!   the new one, unless a change of that type is already under way (then
 //!   nothing new is proposed until it ends). A change that succeeded, was
-//!   rejected, failed or was rolled back is not proposed again (a manual
-//!   rollback after a success is respected); one that expired, was
+//!   rejected, failed, was rolled back or was interrupted by someone else's
+//!   change is not proposed again (a manual rollback, during the change or
+//!   after it, is respected); one that expired, was
 //!   superseded or cancelled may be proposed again under the next name.
 //! - A waiting ticket that no longer fits its policy is cancelled and, if
 //!   the change is still wanted, proposed again: the policy names another
@@ -331,7 +332,11 @@ fn decide(
     if let Some(settled) = of_change.iter().find(|t| {
         matches!(
             t.phase,
-            TicketPhase::Succeeded | TicketPhase::Rejected | TicketPhase::Failed | TicketPhase::RolledBack
+            TicketPhase::Succeeded
+                | TicketPhase::Rejected
+                | TicketPhase::Failed
+                | TicketPhase::RolledBack
+                | TicketPhase::Interrupted
         )
     }) {
         plan.notes.push(format!(

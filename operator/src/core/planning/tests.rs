@@ -263,6 +263,7 @@ fn settled_changes_are_not_proposed_again() {
         TicketPhase::Rejected,
         TicketPhase::RolledBack,
         TicketPhase::Failed,
+        TicketPhase::Interrupted,
     ] {
         let again = approve_plan(vec![outdated("web", TO)], &[existing(&name, phase, &spec)]);
         assert!(again.create.is_empty(), "{phase:?}");

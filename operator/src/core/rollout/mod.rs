@@ -237,6 +237,10 @@ pub fn decide(
             },
             Progress::Deferred(text) => finished(change_type, state, text),
             Progress::Stuck(why) => failed(state, settings, now, why),
+            // New pods that crash fail the change now, not at the deadline.
+            Progress::Rolling(_) if let Some(why) = progress::restarted(&live.pods) => {
+                failed(state, settings, now, format!("new pods crash while rolling out: {why}"))
+            }
             Progress::Rolling(text) => {
                 let deadline = state.since + TimeDelta::from_std(settings.progress_deadline).unwrap_or(TimeDelta::MAX);
                 if now >= deadline {

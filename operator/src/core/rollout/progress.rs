@@ -258,21 +258,8 @@ pub struct PodHealth {
 /// Why the new pods are not healthy, or `None` when `expected` of them (at
 /// least) are ready and none has restarted.
 pub fn unhealthy(pods: &[PodHealth], expected: i32) -> Option<String> {
-    let restarted: Vec<String> = pods
-        .iter()
-        .filter(|p| p.restarts > 0)
-        .map(|p| {
-            let why = p.waiting.as_deref().map(|w| format!(", {w}")).unwrap_or_default();
-            format!(
-                "{} restarted {} time{}{why}",
-                p.name,
-                p.restarts,
-                if p.restarts == 1 { "" } else { "s" }
-            )
-        })
-        .collect();
-    if !restarted.is_empty() {
-        return Some(restarted.join("; "));
+    if let Some(restarted) = restarted(pods) {
+        return Some(restarted);
     }
     let not_ready: Vec<String> = pods
         .iter()
@@ -287,6 +274,24 @@ pub fn unhealthy(pods: &[PodHealth], expected: i32) -> Option<String> {
     }
     let ready = i32::try_from(pods.len()).unwrap_or(i32::MAX);
     (ready < expected).then(|| format!("only {ready} of {expected} pods run the new images"))
+}
+
+/// Which of the new pods restarted, if any.
+pub fn restarted(pods: &[PodHealth]) -> Option<String> {
+    let restarted: Vec<String> = pods
+        .iter()
+        .filter(|p| p.restarts > 0)
+        .map(|p| {
+            let why = p.waiting.as_deref().map(|w| format!(", {w}")).unwrap_or_default();
+            format!(
+                "{} restarted {} time{}{why}",
+                p.name,
+                p.restarts,
+                if p.restarts == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    (!restarted.is_empty()).then(|| restarted.join("; "))
 }
 
 /// `rollout.verifyFor` left at `now` of a verification that began at

@@ -435,3 +435,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn new_pods_that_crash_while_rolling_out_fail_the_change_before_the_deadline() {
+    let following = state(ExecutionTarget::Candidate, ExecutionStep::Follow, 0);
+    let crashing = vec![pod("web-7d9-a", false, 3)];
+    let act = decide_rollout(&following, Some(&live(TO, deployment(1, 2, 3), crashing)), 20);
+    let Act::Record { state: rollback, .. } = act else {
+        panic!("{act:?}")
+    };
+    assert_eq!(
+        rollback.failure.as_deref(),
+        Some("new pods crash while rolling out: web-7d9-a restarted 3 times, CrashLoopBackOff")
+    );
+}
