@@ -116,7 +116,10 @@ pub enum ChangeReason {
     /// A sidecar or runtime component is below its baseline.
     RuntimeOutdated,
     /// The workload or its pods were changed outside refit and no ticket
-    /// explains it.
+    /// explains it: pods changed by hand (a `Restart` brings them back to
+    /// the template), or the template's image changed (a `Rollout` ticket
+    /// that only records it, in phase `Recorded`; its `from` and `to` are
+    /// the images as the template wrote them).
     UnauthorizedChange,
 }
 
@@ -193,6 +196,10 @@ pub enum TicketPhase {
     /// (set its images, scaled it to zero or deleted it): refit stopped
     /// and rolled nothing back over their change. The history names who.
     Interrupted,
+    /// A record, not a change: the workload's images were changed outside
+    /// refit, with no ticket, and refit recorded who and when for the
+    /// audit trail. Nothing is reverted.
+    Recorded,
     /// A person rejected the change.
     Rejected,
     /// A newer candidate replaced this change before it started.
@@ -210,7 +217,7 @@ impl TicketPhase {
     /// Every phase, in the order a ticket that goes all the way passes
     /// through them, then the other endings. (The test next to the enum
     /// fails to compile when a phase is added, as a reminder to list it.)
-    pub const ALL: [TicketPhase; 12] = [
+    pub const ALL: [TicketPhase; 13] = [
         TicketPhase::Pending,
         TicketPhase::AwaitingApproval,
         TicketPhase::Scheduled,
@@ -219,6 +226,7 @@ impl TicketPhase {
         TicketPhase::Failed,
         TicketPhase::RolledBack,
         TicketPhase::Interrupted,
+        TicketPhase::Recorded,
         TicketPhase::Rejected,
         TicketPhase::Superseded,
         TicketPhase::Expired,
@@ -233,6 +241,7 @@ impl TicketPhase {
                 | TicketPhase::Failed
                 | TicketPhase::RolledBack
                 | TicketPhase::Interrupted
+                | TicketPhase::Recorded
                 | TicketPhase::Rejected
                 | TicketPhase::Superseded
                 | TicketPhase::Expired
@@ -261,6 +270,7 @@ impl TicketPhase {
             TicketPhase::Failed => "Failed",
             TicketPhase::RolledBack => "RolledBack",
             TicketPhase::Interrupted => "Interrupted",
+            TicketPhase::Recorded => "Recorded",
             TicketPhase::Rejected => "Rejected",
             TicketPhase::Superseded => "Superseded",
             TicketPhase::Expired => "Expired",
@@ -349,13 +359,13 @@ pub struct ChangeTicketStatus {
 /// started, rejected, superseded, expired or cancelled; one under way may
 /// only finish; a finished one never moves.
 pub(crate) const PHASE_TRANSITION_RULE: &str = "self.phase == oldSelf.phase \
-    || (oldSelf.phase == 'Pending' && self.phase in ['AwaitingApproval', 'Scheduled', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
+    || (oldSelf.phase == 'Pending' && self.phase in ['AwaitingApproval', 'Scheduled', 'Recorded', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
     || (oldSelf.phase == 'AwaitingApproval' && self.phase in ['Scheduled', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
     || (oldSelf.phase == 'Scheduled' && self.phase in ['InProgress', 'Rejected', 'Superseded', 'Expired', 'Cancelled']) \
     || (oldSelf.phase == 'InProgress' && self.phase in ['Succeeded', 'Failed', 'RolledBack', 'Interrupted'])";
 
 /// The refusal names both phases.
-const PHASE_TRANSITION_MESSAGE: &str = "'a ticket in phase ' + oldSelf.phase + ' cannot move to ' + self.phase + (oldSelf.phase in ['Succeeded', 'Failed', 'RolledBack', 'Interrupted', 'Rejected', 'Superseded', 'Expired', 'Cancelled'] ? ': it is finished' : '')";
+const PHASE_TRANSITION_MESSAGE: &str = "'a ticket in phase ' + oldSelf.phase + ' cannot move to ' + self.phase + (oldSelf.phase in ['Succeeded', 'Failed', 'RolledBack', 'Interrupted', 'Recorded', 'Rejected', 'Superseded', 'Expired', 'Cancelled'] ? ': it is finished' : '')";
 
 /// Every transition is recorded: the newest history entry is of the phase
 /// the ticket is in (a ticket with no history yet is new).
@@ -498,10 +508,11 @@ mod tests {
             TicketPhase::Failed => 5,
             TicketPhase::RolledBack => 6,
             TicketPhase::Interrupted => 7,
-            TicketPhase::Rejected => 8,
-            TicketPhase::Superseded => 9,
-            TicketPhase::Expired => 10,
-            TicketPhase::Cancelled => 11,
+            TicketPhase::Recorded => 8,
+            TicketPhase::Rejected => 9,
+            TicketPhase::Superseded => 10,
+            TicketPhase::Expired => 11,
+            TicketPhase::Cancelled => 12,
         }
     }
 

@@ -168,6 +168,32 @@ pub struct PodDrift {
     pub reason: String,
 }
 
+/// A change of a container's image in the template that refit did not
+/// make and no ticket explains.
+#[derive(JsonSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnauthorizedChange {
+    /// Container name.
+    pub container: String,
+    /// Whether it is an init container.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init: bool,
+    /// The image before, as the template wrote it.
+    pub from: String,
+    /// The image after, as the template writes it.
+    pub to: String,
+    /// The field manager that owns the image now (from `managedFields`),
+    /// e.g. `kubectl-set` or `argocd-controller`; unknown when the API
+    /// server does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    /// When that manager wrote it, as the API server recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<String>,
+    /// The ChangeTicket that records it.
+    pub ticket: String,
+}
+
 /// A node component below the policy's minimum, on a node running this
 /// workload's pods.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -209,6 +235,10 @@ pub struct DriftReportStatus {
     /// The open ChangeTicket for this workload, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
+    /// The latest changes of the template's images made outside refit,
+    /// oldest first (at most five), each recorded by a ChangeTicket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unauthorized_changes: Vec<UnauthorizedChange>,
     /// Set when an annotation on the workload opts it out: `Pinned`
     /// (`refit.dev/pin: "true"`: findings are reported, no tickets are
     /// proposed) or `Ignored` (`refit.dev/ignore: "true"`: the workload is

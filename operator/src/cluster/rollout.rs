@@ -268,9 +268,18 @@ fn holds(fields: &Value, path: &[String]) -> bool {
 
 /// Who other than refit owns `path`, the most recent first.
 fn owner(entries: &[ManagedFieldsEntry], path: &[String]) -> Option<Manager> {
-    let mut owners: Vec<&ManagedFieldsEntry> = entries
+    let others: Vec<ManagedFieldsEntry> = entries
         .iter()
         .filter(|e| e.manager.as_deref() != Some(FIELD_MANAGER))
+        .cloned()
+        .collect();
+    last_writer(&others, path)
+}
+
+/// Who owns `path`, the most recent first.
+fn last_writer(entries: &[ManagedFieldsEntry], path: &[String]) -> Option<Manager> {
+    let mut owners: Vec<&ManagedFieldsEntry> = entries
+        .iter()
         .filter(|e| e.fields_v1.as_ref().is_some_and(|f| holds(&f.0, path)))
         .collect();
     owners.sort_by_key(|e| std::cmp::Reverse(e.time.as_ref().map(|t| t.0)));
@@ -429,6 +438,32 @@ impl Rollouts {
                     })
             })
             .map(health)
+            .collect())
+    }
+
+    /// Who last wrote each of `containers`' images (refit included), or
+    /// `None` for one nobody is recorded for; empty when the workload is
+    /// gone.
+    pub async fn image_writers(
+        &self,
+        namespace: &str,
+        kind: WorkloadKind,
+        name: &str,
+        containers: &[(String, bool)],
+    ) -> Result<Vec<Option<Manager>>, kube::Error> {
+        let target = Target {
+            namespace,
+            kind,
+            name,
+            ticket: "",
+        };
+        let Some(object) = self.get(&target).await? else {
+            return Ok(Vec::new());
+        };
+        let entries = object.meta().managed_fields.clone().unwrap_or_default();
+        Ok(containers
+            .iter()
+            .map(|(container, init)| last_writer(&entries, &image_field(kind, container, *init)))
             .collect())
     }
 

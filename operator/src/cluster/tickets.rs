@@ -28,7 +28,7 @@ use crate::{
         change_ticket::{HistoryEntry, TicketPhase},
     },
     core::{
-        planning::{ExistingTicket, NewTicket},
+        planning::{ExistingTicket, NewTicket, unauthorized::is_record},
         ticket::step::{Move, REFIT},
     },
 };
@@ -57,6 +57,11 @@ pub fn by_workload(store: &Store<ChangeTicket>) -> HashMap<WorkloadKey, Vec<Exis
             namespace,
             name: ticket.spec.workload.name.clone(),
         };
+        // Records of changes made outside refit are no change to plan
+        // around: nothing supersedes, cancels or counts them.
+        if is_record(&ticket.spec) {
+            continue;
+        }
         tickets.entry(key).or_default().push(ExistingTicket {
             name,
             phase: phase(&ticket),

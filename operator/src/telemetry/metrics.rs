@@ -61,6 +61,9 @@ pub struct Metrics {
     /// Ticket phase changes refit wrote, by the `phase` entered and the
     /// ticket's `type`.
     pub ticket_transitions: Family<Labels, Counter>,
+    /// Changes of governed workloads' images made outside refit, by the
+    /// workload's `kind`.
+    pub unauthorized_changes: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -82,6 +85,7 @@ impl Metrics {
             skipped_objects: Family::default(),
             tickets: Family::default(),
             ticket_transitions: Family::default(),
+            unauthorized_changes: Family::default(),
         };
         registry.register(
             "tickets",
@@ -92,6 +96,11 @@ impl Metrics {
             "ticket_transitions",
             "Ticket phase changes refit wrote, by phase entered and type",
             metrics.ticket_transitions.clone(),
+        );
+        registry.register(
+            "unauthorized_changes",
+            "Changes of governed workloads' images made outside refit, by workload kind",
+            metrics.unauthorized_changes.clone(),
         );
         registry.register(
             "reconciles",

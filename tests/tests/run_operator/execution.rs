@@ -508,3 +508,88 @@ async fn a_statefulset_a_daemonset_and_a_cronjob_each_go_through_one_ticket() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_changed_outside_refit_is_recorded_with_who_and_when_and_not_reverted() {
+    let closed = json!({"windows": [{"schedule": "0 3 1 1 *", "duration": "1h"}]});
+    let Some(shop) = shop_of("Approve", closed, json!({}), &[("Deployment", "web")]).await else {
+        return;
+    };
+    let operator = shop.operator();
+    let proposed = shop.wait_phase(&operator, "web", "AwaitingApproval", 30).await;
+    operator
+        .wait_for("the report to record the image", 30, || async {
+            let report = report(&shop.server, "shop", "deployment-web")?;
+            (report["status"]["containers"][0]["image"] == json!(format!("{}/team/web:1.25.3", shop.host)))
+                .then_some(())
+        })
+        .await;
+
+    // Someone upgrades the workload by hand, without a ticket.
+    let theirs = format!("{}/team/web:1.25.4", shop.host);
+    let Some(_) = kubectl(
+        &shop.server,
+        &["set", "image", "deployment/web", &format!("app={theirs}"), "-n", "shop"],
+    ) else {
+        return;
+    };
+    let record = shop
+        .wait_ticket(&operator, "web", "a record of the change", is("Recorded"))
+        .await;
+    let ticket = name(&record);
+    assert_eq!(record["spec"]["type"], "Rollout");
+    assert_eq!(record["spec"]["summary"], "web 1.25.3→1.25.4 (outside refit)");
+    assert_eq!(
+        record["spec"]["changes"][0],
+        json!({"container": "app", "from": format!("{}/team/web:1.25.3", shop.host), "to": theirs, "reason": "UnauthorizedChange"})
+    );
+    assert_eq!(phases(&record), ["Pending", "Recorded"]);
+    let why = record["status"]["history"][0]["message"].as_str().expect("why").to_owned();
+    assert!(
+        why.starts_with(&format!(
+            "recorded: container app's image was changed from {}/team/web:1.25.3 to {theirs} outside refit by field \
+             manager kubectl-set at ",
+            shop.host
+        )),
+        "{why}"
+    );
+    // The report shows it; the workload keeps their image; the proposal
+    // for the version they installed is withdrawn.
+    let reported = operator
+        .wait_for("the report to list the change", 30, || async {
+            let report = report(&shop.server, "shop", "deployment-web")?;
+            let change = report["status"]["unauthorizedChanges"][0].clone();
+            (change["ticket"] == json!(ticket)).then_some(change)
+        })
+        .await;
+    assert_eq!(reported["manager"], "kubectl-set");
+    assert!(reported["changedAt"].is_string(), "{reported}");
+    assert_eq!(reported["to"], json!(theirs));
+    let withdrawn = shop
+        .wait_ticket(&operator, "web", "the proposal withdrawn", |t| name(t) == name(&proposed) && is("Cancelled")(t))
+        .await;
+    assert!(last_entry(&withdrawn)["message"].is_string());
+    assert_eq!(shop.template_image("Deployment", "web"), theirs);
+    let events = shop.events().await;
+    assert!(
+        events.iter().any(|(reason, kind, _, t, note)| reason == "UnauthorizedChange"
+            && kind == "Deployment"
+            && t == "Warning"
+            && note.ends_with(&format!("recorded as ChangeTicket {ticket} (not reverted)"))),
+        "{events:?}"
+    );
+    operator
+        .wait_for("the metric", 30, || async {
+            (operator.metric("refit_unauthorized_changes_total{kind=\"Deployment\"}")? == 1.0).then_some(())
+        })
+        .await;
+    // Found again on later scans, it is not recorded twice.
+    more_scans(&operator, 2.0).await;
+    let records = shop
+        .tickets_of("web")
+        .await
+        .into_iter()
+        .filter(|t| t["status"]["phase"] == "Recorded")
+        .count();
+    assert_eq!(records, 1);
+}

@@ -23,6 +23,7 @@ mod first_seen;
 mod outcome;
 mod pass;
 mod tickets;
+mod unauthorized;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},

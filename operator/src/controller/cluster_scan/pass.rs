@@ -42,6 +42,7 @@ use super::{
     first_seen,
     outcome::ScanOutcome,
     tickets::{carry_out, link, of_policy, open_names, withdraw_orphans},
+    unauthorized,
 };
 use crate::{
     api::{
@@ -67,7 +68,9 @@ use crate::{
     core::{
         drift::{EvaluationContext, Evaluator},
         governance::{Governance, PolicyScope, WorkloadScope, govern},
-        planning::{ExistingTicket, IGNORE_ANNOTATION, Plan, PlanningPolicy, plan, rolled_back_tags, withdraw},
+        planning::{
+            ExistingTicket, IGNORE_ANNOTATION, Plan, PlanningPolicy, plan, rolled_back_tags, unauthorized::listed, withdraw,
+        },
     },
     lock::Lock,
     registry::{Resolver, gather},
@@ -311,6 +314,10 @@ async fn evaluate_policy(
         let held = existing
             .iter()
             .find(|t| t.phase.is_waiting() && invalid.contains(&t.spec.policy));
+        let report_name = workload.key.report_name();
+        let namespace = workload.key.namespace.clone();
+        let current = state.report(ctx, &namespace, &report_name);
+        let previous = current.as_ref().and_then(|r| r.status.as_ref());
         let (mut status, plan) = if workload.opt_out == Some(OptOut::Ignored) {
             let not_held: Vec<ExistingTicket> = existing
                 .iter()
@@ -346,7 +353,25 @@ async fn evaluate_policy(
                     existing,
                 ),
             };
-            (report_status(&findings), plan)
+            let mut status = report_status(&findings);
+            // Images changed since the report was written, by someone other
+            // than refit, are recorded before the report moves on to them.
+            let new = match previous {
+                Some(previous) => {
+                    match unauthorized::record_changes(ctx, workload, &name, planning.window, previous).await {
+                        Ok(new) => new,
+                        Err(error) => {
+                            // The report stays as it was: the retry finds
+                            // the change again.
+                            outcome.failures.push(error);
+                            continue;
+                        }
+                    }
+                }
+                None => Vec::new(),
+            };
+            status.unauthorized_changes = listed(previous.map_or(&[][..], |p| &p.unauthorized_changes), new);
+            (status, plan)
         };
         let open = carry_out(ctx, &workload.key, &plan, existing, now, outcome).await;
         status.opt_out = workload.opt_out;
@@ -358,9 +383,6 @@ async fn evaluate_policy(
             message: ready_message(&status, &name),
             status: status.clone(),
         };
-        let report_name = desired.name();
-        let namespace = workload.key.namespace.clone();
-        let current = state.report(ctx, &namespace, &report_name);
         let writes = writes_needed(&desired, current.as_deref(), now.time.clone());
         if !writes.is_empty() {
             match ctx.reports.write(&desired, &writes).await {

@@ -55,6 +55,7 @@ use crate::{
         tickets::{WINDOW_LABEL, after_move, created, is_refits, phase, proposed_entry},
     },
     core::{
+        planning::unauthorized::is_record,
         rollout::Settings,
         ticket::step::{Load, Move, PolicyFacts, Step, TicketFacts, Waiting, WindowFacts, next_step},
         window::Schedule,
@@ -197,6 +198,7 @@ async fn advance(ticket: &ChangeTicket, ctx: &Context) -> Result<Action, Failure
         approval: ticket.spec.approval.as_ref(),
         created: created(ticket).unwrap_or(now.at),
         shown_start: status.scheduled_for.as_ref().and_then(instant),
+        records: status.phase == TicketPhase::Pending && is_record(&ticket.spec),
     };
 
     // 2. decide (no client required)

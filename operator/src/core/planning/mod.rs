@@ -32,6 +32,7 @@
 
 mod names;
 mod proposals;
+pub mod unauthorized;
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -18,7 +18,25 @@ pub const TICKET_NAME_MAX: usize = 63;
 /// name. Long workload names are shortened to keep the name within 63
 /// characters.
 pub fn ticket_name(spec: &ChangeTicketSpec) -> String {
+    named(spec, None)
+}
+
+/// The name of a ticket that records a change made outside refit at
+/// `changed_at` (the time the API server recorded for it): the same change
+/// seen again (after a restart) has the same name, and the same images
+/// changed again later a new one.
+pub fn record_name(spec: &ChangeTicketSpec, changed_at: Option<&str>) -> String {
+    named(spec, Some(changed_at.unwrap_or_default()))
+}
+
+fn named(spec: &ChangeTicketSpec, changed_at: Option<&str>) -> String {
     let mut hasher = NameHasher::new();
+    if let Some(at) = changed_at {
+        hasher.update("record");
+        hasher.update([0]);
+        hasher.update(at);
+        hasher.update([0]);
+    }
     hasher.update(spec.workload.kind.as_str());
     hasher.update([0]);
     hasher.update(&spec.workload.name);

@@ -8,6 +8,7 @@
 //!                                                                    Succeeded ◀────┤
 //!                                        RolledBack / Failed / Interrupted ◀─────────┘
 //! Pending, AwaitingApproval, Scheduled ──Rejected / Superseded / Expired / Cancelled──▶ that phase
+//! Pending ──Recorded──▶ Recorded (a record of a change made outside refit)
 //! ```
 //!
 //! The same transitions are enforced at admission by the ChangeTicket
@@ -42,6 +43,8 @@ pub enum TicketEvent {
     },
     /// Someone else changed the workload while the change was under way.
     Interrupted,
+    /// The ticket records a change made outside refit.
+    Recorded,
     /// A newer candidate replaced the change before it started.
     Superseded,
     /// Not started within the policy's `ticketExpiry`.
@@ -53,7 +56,7 @@ pub enum TicketEvent {
 
 impl TicketEvent {
     /// Every event, for exhaustive tests.
-    pub const ALL: [TicketEvent; 11] = [
+    pub const ALL: [TicketEvent; 12] = [
         TicketEvent::NeedsApproval,
         TicketEvent::Approved,
         TicketEvent::Rejected,
@@ -62,6 +65,7 @@ impl TicketEvent {
         TicketEvent::Failed { rolled_back: true },
         TicketEvent::Failed { rolled_back: false },
         TicketEvent::Interrupted,
+        TicketEvent::Recorded,
         TicketEvent::Superseded,
         TicketEvent::Expired,
         TicketEvent::Cancelled,
@@ -78,6 +82,7 @@ impl fmt::Display for TicketEvent {
             TicketEvent::Succeeded => "succeed",
             TicketEvent::Failed { .. } => "fail",
             TicketEvent::Interrupted => "be interrupted",
+            TicketEvent::Recorded => "record a change",
             TicketEvent::Superseded => "be superseded",
             TicketEvent::Expired => "expire",
             TicketEvent::Cancelled => "be cancelled",
@@ -119,6 +124,7 @@ pub fn transition(from: TicketPhase, event: TicketEvent) -> Result<TicketPhase, 
         (P::InProgress, E::Failed { rolled_back: true }) => P::RolledBack,
         (P::InProgress, E::Failed { rolled_back: false }) => P::Failed,
         (P::InProgress, E::Interrupted) => P::Interrupted,
+        (P::Pending, E::Recorded) => P::Recorded,
         (P::Pending | P::AwaitingApproval | P::Scheduled, E::Superseded) => P::Superseded,
         (P::Pending | P::AwaitingApproval | P::Scheduled, E::Expired) => P::Expired,
         (P::Pending | P::AwaitingApproval | P::Scheduled, E::Cancelled) => P::Cancelled,
@@ -131,7 +137,7 @@ pub fn transition(from: TicketPhase, event: TicketEvent) -> Result<TicketPhase, 
 mod tests {
     use super::*;
 
-    const EVENTS: [TicketEvent; 11] = TicketEvent::ALL;
+    const EVENTS: [TicketEvent; 12] = TicketEvent::ALL;
 
     fn run(events: &[TicketEvent]) -> Result<TicketPhase, IllegalTransition> {
         events

@@ -4,6 +4,8 @@
 //! what the ticket shows meanwhile).
 //!
 //! In order, for a ticket that has not started:
+//! 0. a ticket that records a change made outside refit moves to
+//!    `Recorded` at once;
 //! 1. a rejection in `spec.approval` ends it `Rejected`;
 //! 2. past `ticketExpiry` since its creation it ends `Expired`;
 //! 3. while its policy or window is missing or invalid it waits (refit
@@ -51,6 +53,8 @@ pub struct TicketFacts<'a> {
     pub created: DateTime<Utc>,
     /// The `scheduledFor` it shows now.
     pub shown_start: Option<DateTime<Utc>>,
+    /// It records a change made outside refit (it never starts).
+    pub records: bool,
 }
 
 /// The ticket's policy, as far as the step needs it.
@@ -188,6 +192,13 @@ pub fn next_step(
 ) -> Step {
     if ticket.phase.is_terminal() {
         return Step::Wait(settled(reasons::ENDED, format!("the ticket ended {}", ticket.phase)));
+    }
+    if ticket.records {
+        return Step::Move(Move {
+            to: TicketPhase::Recorded,
+            actor: REFIT.to_owned(),
+            message: "recorded for the audit trail: refit did not make this change and does not revert it".to_owned(),
+        });
     }
     if ticket.phase == TicketPhase::InProgress {
         return Step::Wait(settled(

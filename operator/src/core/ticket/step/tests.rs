@@ -43,6 +43,7 @@ fn ticket(phase: TicketPhase, approval: Option<&Approval>) -> TicketFacts<'_> {
         approval,
         created: utc("2026-11-24T09:12:40Z"),
         shown_start: None,
+        records: false,
     }
 }
 
@@ -427,4 +428,23 @@ fn an_approval_in_the_policys_name_counts_only_while_the_policy_is_in_auto_mode(
             held.message
         );
     }
+}
+
+#[test]
+fn a_record_of_a_change_made_outside_refit_is_recorded_at_once_whatever_the_policy_and_window() {
+    let record = TicketFacts {
+        records: true,
+        ..ticket(TicketPhase::Pending, None)
+    };
+    let missing = PolicyFacts::Missing { name: "web" };
+    let window = WindowFacts::Missing { name: "none" };
+    let step = next_step(&record, &missing, &window, Load::default(), utc(FRIDAY_NIGHT));
+    assert_eq!(
+        step,
+        Step::Move(Move {
+            to: TicketPhase::Recorded,
+            actor: REFIT.to_owned(),
+            message: "recorded for the audit trail: refit did not make this change and does not revert it".to_owned(),
+        })
+    );
 }
