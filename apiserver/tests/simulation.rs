@@ -608,7 +608,12 @@ async fn a_statefulset_partition_keeps_the_lower_ordinals_and_on_delete_replaces
         "nginx:1",
         json!({"replicas": 3, "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}}),
     );
-    let on_delete = workload("StatefulSet", "cache", "nginx:1", json!({"updateStrategy": {"type": "OnDelete"}}));
+    let on_delete = workload(
+        "StatefulSet",
+        "cache",
+        "nginx:1",
+        json!({"updateStrategy": {"type": "OnDelete"}}),
+    );
     for set in [partitioned, on_delete] {
         sets.create(&PostParams::default(), &serde_json::from_value(set).expect("valid"))
             .await
@@ -641,7 +646,11 @@ async fn a_statefulset_partition_keeps_the_lower_ordinals_and_on_delete_replaces
     let nginx = |n: &str, i: &str| (n.to_owned(), i.to_owned());
     assert_eq!(
         pod_images(&client, "db").await,
-        [nginx("db-0", "nginx:1"), nginx("db-1", "nginx:1"), nginx("db-2", "nginx:2")]
+        [
+            nginx("db-0", "nginx:1"),
+            nginx("db-1", "nginx:1"),
+            nginx("db-2", "nginx:2")
+        ]
     );
     assert_eq!(
         pod_images(&client, "cache").await,
@@ -686,7 +695,10 @@ async fn held_writes_wait_until_released_and_then_proceed_or_fail_unapplied() {
     server.faults().release_writes("configmaps", None, Release::Fail);
     let error = first.await.expect("joined").expect_err("failed");
     assert!(matches!(&error, kube::Error::Api(s) if s.code == 500), "{error}");
-    assert_eq!(maps.get("settings").await.expect("read").data.expect("data")["mode"], "a");
+    assert_eq!(
+        maps.get("settings").await.expect("read").data.expect("data")["mode"],
+        "a"
+    );
 
     server.faults().hold_writes("configmaps", None);
     let second = write("c");
@@ -696,7 +708,10 @@ async fn held_writes_wait_until_released_and_then_proceed_or_fail_unapplied() {
     .await;
     server.faults().release_writes("configmaps", None, Release::Proceed);
     second.await.expect("joined").expect("written");
-    assert_eq!(maps.get("settings").await.expect("read").data.expect("data")["mode"], "c");
+    assert_eq!(
+        maps.get("settings").await.expect("read").data.expect("data")["mode"],
+        "c"
+    );
     // With no hold, writes go through at once.
     write("d").await.expect("joined").expect("written");
 }

@@ -67,12 +67,13 @@ pub struct Applied {
     pub replicas: Option<i32>,
 }
 
-/// One workload of any governed kind, as read.
+/// One workload of any governed kind, as read (boxed: the kinds differ
+/// in size by hundreds of bytes).
 enum Object {
-    Deployment(Deployment),
-    StatefulSet(StatefulSet),
-    DaemonSet(DaemonSet),
-    CronJob(CronJob),
+    Deployment(Box<Deployment>),
+    StatefulSet(Box<StatefulSet>),
+    DaemonSet(Box<DaemonSet>),
+    CronJob(Box<CronJob>),
 }
 
 impl Object {
@@ -350,19 +351,19 @@ impl Rollouts {
             WorkloadKind::Deployment => Api::<Deployment>::namespaced(client, ns)
                 .get_opt(target.name)
                 .await?
-                .map(Object::Deployment),
+                .map(|o| Object::Deployment(Box::new(o))),
             WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client, ns)
                 .get_opt(target.name)
                 .await?
-                .map(Object::StatefulSet),
+                .map(|o| Object::StatefulSet(Box::new(o))),
             WorkloadKind::DaemonSet => Api::<DaemonSet>::namespaced(client, ns)
                 .get_opt(target.name)
                 .await?
-                .map(Object::DaemonSet),
+                .map(|o| Object::DaemonSet(Box::new(o))),
             WorkloadKind::CronJob => Api::<CronJob>::namespaced(client, ns)
                 .get_opt(target.name)
                 .await?
-                .map(Object::CronJob),
+                .map(|o| Object::CronJob(Box::new(o))),
         })
     }
 
@@ -426,15 +427,19 @@ impl Rollouts {
             .iter()
             .filter(|pod| pod.metadata.deletion_timestamp.is_none())
             .filter(|pod| {
-                pod.metadata.annotations.as_ref().and_then(|a| a.get(TICKET_ANNOTATION)).map(String::as_str)
+                pod.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(TICKET_ANNOTATION))
+                    .map(String::as_str)
                     == Some(target.ticket)
             })
             .filter(|pod| {
                 change_type != ChangeType::Rollout
                     || pod.spec.as_ref().is_some_and(|spec| {
-                        changes
-                            .iter()
-                            .all(|c| container_image(spec, &c.container, c.init).as_deref() == Some(target_image(c, images)))
+                        changes.iter().all(|c| {
+                            container_image(spec, &c.container, c.init).as_deref() == Some(target_image(c, images))
+                        })
                     })
             })
             .map(health)
@@ -472,7 +477,11 @@ impl Rollouts {
         let kept = match self.get(target).await? {
             Some(object) => {
                 let spec = object.template().and_then(|t| t.spec.clone()).unwrap_or_default();
-                refits_images(object.meta().managed_fields.as_deref().unwrap_or_default(), target.kind, &spec)
+                refits_images(
+                    object.meta().managed_fields.as_deref().unwrap_or_default(),
+                    target.kind,
+                    &spec,
+                )
             }
             None => Vec::new(),
         };
@@ -594,7 +603,10 @@ mod tests {
         let body = configuration(
             &target(WorkloadKind::Deployment),
             &[set("web", false, "nginx:1.25.4@sha256:aa")],
-            &[set("web", false, "nginx:1.25.3"), set("migrate", true, "tools:2@sha256:bb")],
+            &[
+                set("web", false, "nginx:1.25.3"),
+                set("migrate", true, "tools:2@sha256:bb"),
+            ],
         );
         assert_eq!(
             body,
@@ -635,10 +647,20 @@ mod tests {
     #[test]
     fn the_owner_of_an_image_is_read_from_managed_fields_and_refit_is_not_named() {
         let entries = vec![
-            entry("kubectl-client-side-apply", "Update", 1_764_800_000, image_fields("web")),
+            entry(
+                "kubectl-client-side-apply",
+                "Update",
+                1_764_800_000,
+                image_fields("web"),
+            ),
             entry("refit", "Apply", 1_764_800_100, image_fields("web")),
             entry("kubectl-edit", "Update", 1_764_800_200, image_fields("web")),
-            entry("kube-controller-manager", "Update", 1_764_800_300, json!({"f:status": {}})),
+            entry(
+                "kube-controller-manager",
+                "Update",
+                1_764_800_300,
+                json!({"f:status": {}}),
+            ),
         ];
         let owner = owner(&entries, &image_field(WorkloadKind::Deployment, "web", false)).expect("an owner");
         assert_eq!(owner.name, "kubectl-edit");

@@ -122,13 +122,23 @@ async fn an_approved_change_rolls_out_in_its_window_and_succeeds_touching_only_t
     // The workload belongs to a GitOps tool that applies it whole.
     let deployments: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(shop.client.clone(), "shop");
     let mut applied = shop.object("Deployment", "web");
-    for field in ["managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"] {
+    for field in [
+        "managedFields",
+        "resourceVersion",
+        "uid",
+        "creationTimestamp",
+        "generation",
+    ] {
         applied["metadata"].as_object_mut().expect("metadata").remove(field);
     }
     applied.as_object_mut().expect("an object").remove("status");
     applied["spec"]["template"]["metadata"]["labels"]["team"] = json!("shop");
     deployments
-        .patch("web", &PatchParams::apply("argocd-controller").force(), &Patch::Apply(&applied))
+        .patch(
+            "web",
+            &PatchParams::apply("argocd-controller").force(),
+            &Patch::Apply(&applied),
+        )
         .await
         .expect("the GitOps apply");
     let operator = shop.operator();
@@ -154,9 +164,18 @@ async fn an_approved_change_rolls_out_in_its_window_and_succeeds_touching_only_t
     // The workload runs the candidate, pinned, and names the ticket.
     let web = shop.object("Deployment", "web");
     assert_eq!(shop.template_image("Deployment", "web"), shop.pinned_candidate());
-    assert_eq!(web["spec"]["template"]["metadata"]["annotations"]["refit.dev/ticket"], json!(ticket));
-    assert_eq!(web["metadata"]["generation"], 3, "one change by the GitOps tool, one by refit");
-    assert_eq!(shop.running("web").await, [shop.candidate.clone(), shop.candidate.clone()]);
+    assert_eq!(
+        web["spec"]["template"]["metadata"]["annotations"]["refit.dev/ticket"],
+        json!(ticket)
+    );
+    assert_eq!(
+        web["metadata"]["generation"], 3,
+        "one change by the GitOps tool, one by refit"
+    );
+    assert_eq!(
+        shop.running("web").await,
+        [shop.candidate.clone(), shop.candidate.clone()]
+    );
     // Only the image and the annotation changed hands.
     let refit = fields_of(&web, "refit").expect("refit's entry");
     let mut owned = refit["f:spec"]["f:template"].clone();
@@ -183,7 +202,10 @@ async fn an_approved_change_rolls_out_in_its_window_and_succeeds_touching_only_t
         "{gitops}"
     );
     let gitops_app = &gitops["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"];
-    assert!(gitops_app["f:name"].is_object() && gitops_app["f:image"].is_null(), "{gitops}");
+    assert!(
+        gitops_app["f:name"].is_object() && gitops_app["f:image"].is_null(),
+        "{gitops}"
+    );
     assert_eq!(web["spec"]["template"]["metadata"]["labels"]["team"], "shop");
 
     // The report is up to date; the slot is given back; people were told.
@@ -197,22 +219,27 @@ async fn an_approved_change_rolls_out_in_its_window_and_succeeds_touching_only_t
     operator
         .wait_for("the window's slot to be given back", 30, || async {
             let window = shop.server.get("refit.dev/v1alpha1", "ChangeWindow", "", "nights")?;
-            (window["status"]["activeChanges"] == 0 && window["status"]["activeTickets"].as_array().is_none_or(Vec::is_empty))
-                .then_some(())
+            (window["status"]["activeChanges"] == 0
+                && window["status"]["activeTickets"].as_array().is_none_or(Vec::is_empty))
+            .then_some(())
         })
         .await;
     let events = shop.events().await;
     assert!(
-        events.iter().any(|(reason, kind, name, _, note)| reason == "ImagesApplied"
-            && kind == "Deployment"
-            && name == "web"
-            && *note == format!("refit set app={} for ChangeTicket {ticket}", shop.pinned_candidate())),
+        events
+            .iter()
+            .any(|(reason, kind, name, _, note)| reason == "ImagesApplied"
+                && kind == "Deployment"
+                && name == "web"
+                && *note == format!("refit set app={} for ChangeTicket {ticket}", shop.pinned_candidate())),
         "{events:?}"
     );
     assert!(
         events
             .iter()
-            .any(|(reason, kind, _, kind_of_event, _)| reason == "Succeeded" && kind == "ChangeTicket" && kind_of_event == "Normal"),
+            .any(|(reason, kind, _, kind_of_event, _)| reason == "Succeeded"
+                && kind == "ChangeTicket"
+                && kind_of_event == "Normal"),
         "{events:?}"
     );
     operator
@@ -234,8 +261,14 @@ async fn a_release_that_crash_loops_is_rolled_back_remembered_and_a_newer_one_pr
 
     let rolled_back = shop.wait_ticket(&operator, "web", "RolledBack", is("RolledBack")).await;
     let ticket = name(&rolled_back);
-    assert_eq!(phases(&rolled_back), ["Pending", "Scheduled", "InProgress", "RolledBack"]);
-    let message = last_entry(&rolled_back)["message"].as_str().expect("a message").to_owned();
+    assert_eq!(
+        phases(&rolled_back),
+        ["Pending", "Scheduled", "InProgress", "RolledBack"]
+    );
+    let message = last_entry(&rolled_back)["message"]
+        .as_str()
+        .expect("a message")
+        .to_owned();
     assert!(message.starts_with("rolled back: "), "{message}");
     assert!(message.contains("restarted"), "{message}");
     assert_eq!(execution(&rolled_back)["target"], "Previous");
@@ -273,7 +306,7 @@ async fn a_release_that_crash_loops_is_rolled_back_remembered_and_a_newer_one_pr
         })
         .await;
     assert!(
-        reported.contains(&format!("1.25.4 (rolled back on ")) && reported.contains(&format!("by ticket {ticket})")),
+        reported.contains("1.25.4 (rolled back on ") && reported.contains(&format!("by ticket {ticket})")),
         "{reported}"
     );
     more_scans(&operator, 2.0).await;
@@ -284,7 +317,10 @@ async fn a_release_that_crash_loops_is_rolled_back_remembered_and_a_newer_one_pr
     let fixed = pusher.image("team/web", "1.25.5", &ImageSpec::new("web 1.25.5")).await;
     let next = shop
         .wait_ticket(&operator, "web", "the newer release succeeds", |t| {
-            t["spec"]["changes"][0]["to"].as_str().is_some_and(|to| to.contains(":1.25.5@")) && is("Succeeded")(t)
+            t["spec"]["changes"][0]["to"]
+                .as_str()
+                .is_some_and(|to| to.contains(":1.25.5@"))
+                && is("Succeeded")(t)
         })
         .await;
     assert_eq!(next["spec"]["changes"][0]["from"], json!(shop.pinned_old()));
@@ -332,7 +368,10 @@ async fn killed_between_any_two_writes_of_a_rollout_refit_resumes_and_changes_th
     held(&shop, &operator, "deployments", None).await;
     operator.kill();
     faults.release_writes("deployments", None, Release::Fail);
-    assert_eq!(shop.template_image("Deployment", "web"), format!("{}/team/web:1.25.3", shop.host));
+    assert_eq!(
+        shop.template_image("Deployment", "web"),
+        format!("{}/team/web:1.25.3", shop.host)
+    );
     assert_eq!(execution(&applying)["target"], "Candidate");
 
     // 2. Killed after the apply, before recording `Follow`.
@@ -358,7 +397,10 @@ async fn killed_between_any_two_writes_of_a_rollout_refit_resumes_and_changes_th
     let web = shop.object("Deployment", "web");
     assert_eq!(web["metadata"]["generation"], 2, "the workload was changed once");
     assert_eq!(revisions(&shop).await, ["1", "2"], "one rollout");
-    assert_eq!(shop.running("web").await, [shop.candidate.clone(), shop.candidate.clone()]);
+    assert_eq!(
+        shop.running("web").await,
+        [shop.candidate.clone(), shop.candidate.clone()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -414,7 +456,10 @@ async fn killed_between_any_two_writes_of_a_rollback_refit_resumes_and_rolls_bac
         ))
     );
     let web = shop.object("Deployment", "web");
-    assert_eq!(web["metadata"]["generation"], 3, "changed once to the candidate and once back");
+    assert_eq!(
+        web["metadata"]["generation"], 3,
+        "changed once to the candidate and once back"
+    );
     assert_eq!(shop.template_image("Deployment", "web"), shop.pinned_old());
     operator
         .wait_for("the old pods to run", 30, || async {
@@ -444,8 +489,13 @@ async fn a_hand_change_during_a_rollout_ends_the_ticket_naming_who_and_is_not_ro
     ) else {
         return;
     };
-    let interrupted = shop.wait_ticket(&operator, "web", "Interrupted", is("Interrupted")).await;
-    let message = last_entry(&interrupted)["message"].as_str().expect("a message").to_owned();
+    let interrupted = shop
+        .wait_ticket(&operator, "web", "Interrupted", is("Interrupted"))
+        .await;
+    let message = last_entry(&interrupted)["message"]
+        .as_str()
+        .expect("a message")
+        .to_owned();
     assert!(
         message.starts_with(&format!(
             "Deployment web: container app's image was set to {theirs} by field manager kubectl-set (Update at "
@@ -467,7 +517,10 @@ async fn a_hand_change_during_a_rollout_ends_the_ticket_naming_who_and_is_not_ro
             .any(|(reason, kind, _, t, _)| reason == "Interrupted" && kind == "Deployment" && t == "Warning"),
         "{events:?}"
     );
-    assert!(!events.iter().any(|(reason, ..)| reason == "RollbackApplied"), "{events:?}");
+    assert!(
+        !events.iter().any(|(reason, ..)| reason == "RollbackApplied"),
+        "{events:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -496,14 +549,17 @@ async fn a_statefulset_a_daemonset_and_a_cronjob_each_go_through_one_ticket() {
                     message,
                     "rolled out: 2 pods stayed ready without restarts for rollout.verifyFor (2s)"
                 );
-                assert_eq!(shop.running(app).await, [shop.candidate.clone(), shop.candidate.clone()]);
+                assert_eq!(
+                    shop.running(app).await,
+                    [shop.candidate.clone(), shop.candidate.clone()]
+                );
             }
             _ => {
                 assert_eq!(
                     message,
                     "rolled out: 1 pod stayed ready without restarts for rollout.verifyFor (2s)"
                 );
-                assert_eq!(shop.running(app).await, [shop.candidate.clone()]);
+                assert_eq!(shop.running(app).await, std::slice::from_ref(&shop.candidate));
             }
         }
     }
@@ -544,7 +600,10 @@ async fn an_image_changed_outside_refit_is_recorded_with_who_and_when_and_not_re
         json!({"container": "app", "from": format!("{}/team/web:1.25.3", shop.host), "to": theirs, "reason": "UnauthorizedChange"})
     );
     assert_eq!(phases(&record), ["Pending", "Recorded"]);
-    let why = record["status"]["history"][0]["message"].as_str().expect("why").to_owned();
+    let why = record["status"]["history"][0]["message"]
+        .as_str()
+        .expect("why")
+        .to_owned();
     assert!(
         why.starts_with(&format!(
             "recorded: container app's image was changed from {}/team/web:1.25.3 to {theirs} outside refit by field \
@@ -566,16 +625,20 @@ async fn an_image_changed_outside_refit_is_recorded_with_who_and_when_and_not_re
     assert!(reported["changedAt"].is_string(), "{reported}");
     assert_eq!(reported["to"], json!(theirs));
     let withdrawn = shop
-        .wait_ticket(&operator, "web", "the proposal withdrawn", |t| name(t) == name(&proposed) && is("Cancelled")(t))
+        .wait_ticket(&operator, "web", "the proposal withdrawn", |t| {
+            name(t) == name(&proposed) && is("Cancelled")(t)
+        })
         .await;
     assert!(last_entry(&withdrawn)["message"].is_string());
     assert_eq!(shop.template_image("Deployment", "web"), theirs);
     let events = shop.events().await;
     assert!(
-        events.iter().any(|(reason, kind, _, t, note)| reason == "UnauthorizedChange"
-            && kind == "Deployment"
-            && t == "Warning"
-            && note.ends_with(&format!("recorded as ChangeTicket {ticket} (not reverted)"))),
+        events
+            .iter()
+            .any(|(reason, kind, _, t, note)| reason == "UnauthorizedChange"
+                && kind == "Deployment"
+                && t == "Warning"
+                && note.ends_with(&format!("recorded as ChangeTicket {ticket} (not reverted)"))),
         "{events:?}"
     );
     operator

@@ -10,9 +10,9 @@
 #[path = "../registry/harness.rs"]
 mod harness;
 
+mod execution;
 mod fixtures;
 mod operator;
-mod execution;
 mod tickets;
 
 use std::collections::HashMap;

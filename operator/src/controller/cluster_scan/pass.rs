@@ -69,7 +69,8 @@ use crate::{
         drift::{EvaluationContext, Evaluator},
         governance::{Governance, PolicyScope, WorkloadScope, govern},
         planning::{
-            ExistingTicket, IGNORE_ANNOTATION, Plan, PlanningPolicy, plan, rolled_back_tags, unauthorized::listed, withdraw,
+            ExistingTicket, IGNORE_ANNOTATION, Plan, PlanningPolicy, plan, rolled_back_tags, unauthorized::listed,
+            withdraw,
         },
     },
     lock::Lock,

@@ -13,12 +13,7 @@
 
 use crate::{
     api::{DriftReportStatus, drift_report::UnauthorizedChange, workload::WorkloadRef},
-    cluster::{
-        events::Notice,
-        rollout::FIELD_MANAGER,
-        snapshot::WorkloadSnapshot,
-        tickets::Created,
-    },
+    cluster::{events::Notice, rollout::FIELD_MANAGER, snapshot::WorkloadSnapshot, tickets::Created},
     controller::{Context, cluster_scan::findings::reference, error::Error},
     core::planning::unauthorized::{ChangedBy, changed, record, who},
     telemetry::metrics::label,

@@ -81,7 +81,14 @@ pub(super) async fn carry_out(
                 source,
             })
         })?;
-    match decide(spec.change_type, &spec.changes, &current, live.as_ref(), settings, now.at) {
+    match decide(
+        spec.change_type,
+        &spec.changes,
+        &current,
+        live.as_ref(),
+        settings,
+        now.at,
+    ) {
         Act::Apply { images, mut then } => {
             let applied = match ctx.rollouts.apply(&target, &images).await {
                 Ok(applied) => applied,
@@ -131,7 +138,8 @@ async fn refused(
     now: &Now,
     source: kube::Error,
 ) -> Result<Action, Failure> {
-    let deadline = current.since + chrono::TimeDelta::from_std(settings.progress_deadline).unwrap_or(chrono::TimeDelta::MAX);
+    let deadline =
+        current.since + chrono::TimeDelta::from_std(settings.progress_deadline).unwrap_or(chrono::TimeDelta::MAX);
     let conflict = matches!(&source, kube::Error::Api(s) if s.code == 409);
     if now.at < deadline || conflict {
         return Err(failure(source, |source| Error::ApplyImages {
@@ -143,9 +151,7 @@ async fn refused(
     let (phase, message) = match current.target {
         ExecutionTarget::Candidate => (
             crate::api::change_ticket::TicketPhase::Failed,
-            format!(
-                "the images could not be applied within rollout.progressDeadline: {source}; nothing was changed"
-            ),
+            format!("the images could not be applied within rollout.progressDeadline: {source}; nothing was changed"),
         ),
         ExecutionTarget::Previous => (
             crate::api::change_ticket::TicketPhase::Failed,

@@ -50,8 +50,8 @@ use crate::{
         events::Notice,
         instant,
         reports::POLICY_LABEL,
-        slots::{self, holder},
         rollout::{execution as recorded, started},
+        slots::{self, holder},
         tickets::{WINDOW_LABEL, after_move, created, is_refits, phase, proposed_entry},
     },
     core::{

@@ -97,7 +97,7 @@ fn existing(name: &str, phase: TicketPhase, spec: &ChangeTicketSpec) -> Existing
         name: name.into(),
         phase,
         spec: spec.clone(),
-        finished: phase.is_terminal().then(|| at_rollback()),
+        finished: phase.is_terminal().then(at_rollback),
     }
 }
 
@@ -311,7 +311,8 @@ fn rolled_back_targets_are_remembered_as_bad_tags() {
         }
     );
     assert_eq!(
-        crate::core::selection::PassReason::RolledBack(bad["docker.io/library/nginx"]["1.31.4-alpine"].clone()).to_string(),
+        crate::core::selection::PassReason::RolledBack(bad["docker.io/library/nginx"]["1.31.4-alpine"].clone())
+            .to_string(),
         format!("rolled back on 2026-12-03T23:40:00Z by ticket {name}")
     );
     assert!(rolled_back_tags(&[existing(&name, TicketPhase::Succeeded, &spec)]).is_empty());

@@ -53,9 +53,7 @@ pub fn changed(reported: &[ReportedContainer], template: &[TemplateContainer]) -
     template
         .iter()
         .filter_map(|now| {
-            let before = reported
-                .iter()
-                .find(|r| r.name == *now.name && r.init == now.init)?;
+            let before = reported.iter().find(|r| r.name == *now.name && r.init == now.init)?;
             (before.image != *now.image).then(|| ImageChanged {
                 container: now.name.to_string(),
                 init: now.init,
@@ -119,7 +117,10 @@ pub fn who(by: &ChangedBy) -> String {
 pub fn is_record(spec: &ChangeTicketSpec) -> bool {
     spec.change_type == ChangeType::Rollout
         && !spec.changes.is_empty()
-        && spec.changes.iter().all(|c| c.reason == ChangeReason::UnauthorizedChange)
+        && spec
+            .changes
+            .iter()
+            .all(|c| c.reason == ChangeReason::UnauthorizedChange)
 }
 
 /// The report's list: the previous one with `new` added, the latest
@@ -239,7 +240,13 @@ mod tests {
         let tickets: Vec<&str> = kept.iter().map(|c| c.ticket.as_str()).collect();
         assert_eq!(
             tickets,
-            ["deployment-web-1", "deployment-web-2", "deployment-web-3", "deployment-web-4", "deployment-web-5"]
+            [
+                "deployment-web-1",
+                "deployment-web-2",
+                "deployment-web-3",
+                "deployment-web-4",
+                "deployment-web-5"
+            ]
         );
     }
 }

@@ -353,7 +353,10 @@ fn interference(change_type: ChangeType, changes: &[ContainerChange], state: &St
                 .set_by
                 .as_ref()
                 .map_or_else(|| "another writer".to_owned(), ToString::to_string);
-            return Some(format!("container {}'s image was set to {image} by {by}", change.container));
+            return Some(format!(
+                "container {}'s image was set to {image} by {by}",
+                change.container
+            ));
         }
     }
     if state.replicas.is_some_and(|r| r > 0) && live.replicas == Some(0) {

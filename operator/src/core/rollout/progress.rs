@@ -186,9 +186,7 @@ pub fn progress(rollout: &Rollout, generation: Option<i64>, now: DateTime<Utc>) 
                     note: None,
                 };
             }
-            Progress::Rolling(format!(
-                "{updated} of {desired} nodes updated, {available} available"
-            ))
+            Progress::Rolling(format!("{updated} of {desired} nodes updated, {available} available"))
         }
         Rollout::CronJob {
             schedule,

@@ -6,8 +6,10 @@ use proptest::prelude::*;
 use super::*;
 use crate::api::change_ticket::ChangeReason;
 
-const FROM: &str = "registry.example.com/shop/web:1.25.3@sha256:1111111111111111111111111111111111111111111111111111111111111111";
-const TO: &str = "registry.example.com/shop/web:1.25.4@sha256:2222222222222222222222222222222222222222222222222222222222222222";
+const FROM: &str =
+    "registry.example.com/shop/web:1.25.3@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const TO: &str =
+    "registry.example.com/shop/web:1.25.4@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 /// What the template said before refit touched it.
 const WRITTEN: &str = "registry.example.com/shop/web:1.25.3";
 
@@ -78,7 +80,11 @@ fn live(image: &str, rollout: Rollout, pods: Vec<PodHealth>) -> Live {
 }
 
 fn healthy() -> Vec<PodHealth> {
-    vec![pod("web-7d9-a", true, 0), pod("web-7d9-b", true, 0), pod("web-7d9-c", true, 0)]
+    vec![
+        pod("web-7d9-a", true, 0),
+        pod("web-7d9-b", true, 0),
+        pod("web-7d9-c", true, 0),
+    ]
 }
 
 fn state(target: ExecutionTarget, step: ExecutionStep, since: i64) -> State {
@@ -99,7 +105,11 @@ fn decide_rollout(state: &State, live: Option<&Live>, now: i64) -> Act {
 
 #[test]
 fn a_change_starts_by_applying_the_pinned_candidate_and_then_follows() {
-    let act = decide_rollout(&State::start(at(0)), Some(&live(WRITTEN, deployment(3, 3, 3), healthy())), 0);
+    let act = decide_rollout(
+        &State::start(at(0)),
+        Some(&live(WRITTEN, deployment(3, 3, 3), healthy())),
+        0,
+    );
     let Act::Apply { images, then } = act else {
         panic!("{act:?}")
     };
@@ -111,7 +121,10 @@ fn a_change_starts_by_applying_the_pinned_candidate_and_then_follows() {
             image: TO.into()
         }]
     );
-    assert_eq!((then.target, then.step), (ExecutionTarget::Candidate, ExecutionStep::Follow));
+    assert_eq!(
+        (then.target, then.step),
+        (ExecutionTarget::Candidate, ExecutionStep::Follow)
+    );
 }
 
 #[test]
@@ -178,13 +191,20 @@ fn a_done_rollout_is_verified_for_verify_for_before_it_succeeds() {
 #[test]
 fn a_release_that_crashes_after_becoming_ready_is_rolled_back() {
     let verifying = state(ExecutionTarget::Candidate, ExecutionStep::Verify, 30);
-    let pods = vec![pod("web-7d9-a", true, 0), pod("web-7d9-b", false, 2), pod("web-7d9-c", true, 1)];
+    let pods = vec![
+        pod("web-7d9-a", true, 0),
+        pod("web-7d9-b", false, 2),
+        pod("web-7d9-c", true, 1),
+    ];
     let act = decide_rollout(&verifying, Some(&live(TO, deployment(3, 3, 3), pods)), 45);
     let Act::Record { state: rollback, again } = act else {
         panic!("{act:?}")
     };
     assert_eq!(again, Duration::ZERO);
-    assert_eq!((rollback.target, rollback.step), (ExecutionTarget::Previous, ExecutionStep::Apply));
+    assert_eq!(
+        (rollback.target, rollback.step),
+        (ExecutionTarget::Previous, ExecutionStep::Apply)
+    );
     assert_eq!(
         rollback.failure.as_deref(),
         Some(
@@ -220,7 +240,14 @@ fn a_missed_progress_deadline_rolls_back_or_fails_when_rollback_is_off() {
         rollback_on_failure: false,
         ..settings()
     };
-    let act = decide(ChangeType::Rollout, &changes(), &following, Some(&stuck), &no_rollback, at(600));
+    let act = decide(
+        ChangeType::Rollout,
+        &changes(),
+        &following,
+        Some(&stuck),
+        &no_rollback,
+        at(600),
+    );
     assert!(
         matches!(&act, Act::Finish { phase: TicketPhase::Failed, message } if message.ends_with("rollout.rollbackOnFailure is off, so the workload was left as it is")),
         "{act:?}"
@@ -335,7 +362,11 @@ fn a_statefulset_partition_is_explained_and_on_delete_is_not_waited_on() {
     };
     let mut db = live(TO, on_delete, vec![]);
     db.kind = WorkloadKind::StatefulSet;
-    let act = decide_rollout(&state(ExecutionTarget::Candidate, ExecutionStep::Follow, 0), Some(&db), 5);
+    let act = decide_rollout(
+        &state(ExecutionTarget::Candidate, ExecutionStep::Follow, 0),
+        Some(&db),
+        5,
+    );
     assert!(
         matches!(&act, Act::Finish { phase: TicketPhase::Succeeded, message } if message.contains("updateStrategy is OnDelete")),
         "{act:?}"

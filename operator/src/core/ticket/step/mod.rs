@@ -201,10 +201,7 @@ pub fn next_step(
         });
     }
     if ticket.phase == TicketPhase::InProgress {
-        return Step::Wait(settled(
-            reasons::STARTED,
-            "the change is under way".to_owned(),
-        ));
+        return Step::Wait(settled(reasons::STARTED, "the change is under way".to_owned()));
     }
     if let Some(approval) = ticket.approval.filter(|a| !a.approves()) {
         return Step::Move(Move {
