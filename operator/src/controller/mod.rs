@@ -6,7 +6,8 @@
 //! - [`window`]: the ChangeWindow reconciler (status, requeue at the next
 //!   edge).
 //! - [`tickets`]: the ChangeTicket reconciler (approval, rejection, expiry,
-//!   and the start inside the window, within its slots).
+//!   the start inside the window, within its slots, and carrying out the
+//!   change: apply, follow, verify, roll back).
 //! - [`cluster_scan`]: the scan loop: which policy governs which workload, one
 //!   registry pass for the repositories of all of them, evaluation, and
 //!   DriftReports written only when they change.
@@ -17,9 +18,9 @@
 //! [`run`] starts the watches, the three controllers and the scanner around
 //! one [`Context`], and returns when [`Shutdown`] fires and they have
 //! stopped. The scanner proposes and withdraws tickets; the ChangeTicket
-//! reconciler moves them up to `InProgress`. Carrying out a started change
-//! is not built yet: a started ticket stays `InProgress` and its workload
-//! is not changed.
+//! reconciler moves them along to their end; it changes workloads only
+//! for tickets it started (`Rebuild` tickets are not carried out yet: they
+//! stay `InProgress`).
 
 pub mod cluster_scan;
 pub mod conditions;

@@ -12,7 +12,8 @@
 //!    policy's records of first sightings for `minAge` ([`first_seen`]:
 //!    pruned only when the scan covers the whole policy);
 //! 5. evaluate (`core::drift::Evaluator`), plan the workload's tickets
-//!    (`core::planning`: create, supersede, cancel; see [`super::tickets`])
+//!    (`core::planning`: create, supersede, cancel; see [`super::tickets`]),
+//!    record changes someone else made to its images ([`unauthorized`]),
 //!    and write each DriftReport, linking its open tickets, only when its
 //!    content changed, with an Event for each container that became
 //!    outdated or drifted; a workload annotated `refit.dev/ignore` is not
